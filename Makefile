@@ -1,0 +1,70 @@
+# Backprop from Scratch: the two commands are `make book` and `make test`.
+# Both create .venv from requirements.txt when it is missing or older than
+# requirements.txt / pyproject.toml, so a fresh clone needs nothing else.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+# One BLAS thread per process and no kernel-picking surprises keep outputs
+# reproducible; override on the command line if you want to experiment.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help venv book test test-lib test-notebooks test-book lab serve bench clean
+
+help:
+	@echo "make book   build the book into _build/html (creates .venv if needed)"
+	@echo "make test   run every test: bpkit and tools, notebooks, the book with -W"
+	@echo "make lab    open JupyterLab on the course"
+	@echo "make serve  serve _build/html on http://$(HOST):$(PORT)"
+	@echo "make bench  time a training step: bpkit vs PyTorch (if installed) vs a loop"
+	@echo "make clean  remove build outputs and caches (keeps .venv)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ needed, found " + sys.version.split()[0]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --path-output .
+
+test: test-lib test-notebooks test-book
+
+test-lib: $(STAMP)
+	$(PY) -m pytest -q tests
+
+test-notebooks: $(STAMP)
+	@if ls solutions/*.ipynb >/dev/null 2>&1; then \
+		$(PY) -m pytest -q -p no:randomly --nbval solutions/ ; \
+	else echo "test-notebooks: no solution notebooks yet"; fi
+	@if ls exercises/*.ipynb >/dev/null 2>&1; then \
+		$(PY) -m pytest -q --nbval-lax exercises/ ; \
+	else echo "test-notebooks: no exercise notebooks yet"; fi
+
+test-book: $(STAMP)
+	$(BIN)/jupyter-book build . --path-output . -W --keep-going
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) --notebook-dir=.
+
+serve:
+	@test -f _build/html/index.html || { echo "No book yet: run 'make book' first."; exit 1; }
+	@echo "Serving the book at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(PYTHON) -m http.server $(PORT) --bind $(HOST) --directory _build/html
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_mlp_step.py
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis benchmarks/__pycache__
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,24 @@
+"""bpkit: the helper library of *Backprop from Scratch*.
+
+Vectorized NumPy layers with forward and backward passes, losses, optimizers, gradient
+checking, data and a training loop. Modules:
+
+* :mod:`bpkit.ops`: forward/backward function pairs (``linear_forward``/``linear_backward``, activations, softmax)
+* :mod:`bpkit.losses`: losses returning ``(loss, dscores)``
+* :mod:`bpkit.nn`: ``Module``, ``Linear``, activations, ``Sequential``
+* :mod:`bpkit.init`: weight initializers (He, Xavier, LeCun)
+* :mod:`bpkit.optim`: ``SGD``, ``RMSprop``, ``Adam``, ``AdamW``, ``clip_grad_norm``
+* :mod:`bpkit.gradcheck`: centred finite differences, ``rel_error``, ``check_gradients``
+* :mod:`bpkit.train`: ``fit``, ``evaluate``, callbacks
+* :mod:`bpkit.data`: ``xor``, ``spirals``, ``moons``, ``digits`` (all offline)
+* :mod:`bpkit.plot`: training curves and decision boundaries (imports matplotlib on use)
+
+Importing bpkit prints nothing, touches no network and leaves NumPy's global random
+state alone.
+"""
+
+from . import data, gradcheck, init, losses, nn, ops, optim, train
+
+__version__ = "0.1.0"
+
+__all__ = ["data", "gradcheck", "init", "losses", "nn", "ops", "optim", "train", "__version__"]

@@ -1,0 +1,137 @@
+"""Small data sets, all offline and deterministic.
+
+Synthetic sets take an explicit ``rng``; ``digits()`` loads the 1,797 real 8x8
+handwritten digits that ship inside scikit-learn and splits them the same way every time.
+Features are ``(N, D)`` floats; class labels are ``(N,)`` ints; binary targets for
+:func:`xor` are ``(N, 1)`` floats, ready for ``bce_with_logits_loss`` or ``mse_loss``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Split", "digits", "moons", "one_hot", "spirals", "train_val_test_split", "xor"]
+
+
+def _check_rng(rng, func):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{func}: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
+                        "Pass rng=np.random.default_rng(0) so the data are reproducible.")
+
+
+def _check_count(func, name, n, minimum=1):
+    if not isinstance(n, (int, np.integer)) or n < minimum:
+        raise ValueError(f"{func}: '{name}' must be an int >= {minimum}, got {n!r}.")
+
+
+def xor(dtype=np.float64):
+    """The four XOR points: ``X`` (4, 2) with rows 00, 01, 10, 11 and targets ``y`` (4, 1) = 0, 1, 1, 0."""
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=dtype)
+    y = np.array([[0], [1], [1], [0]], dtype=dtype)
+    return X, y
+
+
+def spirals(n, classes=3, rng=None, noise=0.2, dtype=np.float64):
+    """Interleaved spiral arms, ``n`` points per class (the CS231n toy set).
+
+    Returns ``X`` of shape (n * classes, 2) in [-1, 1] and ``y`` of shape (n * classes,) with
+    labels ``0 .. classes - 1``. ``noise`` is the standard deviation of the angle jitter.
+    No straight line separates the classes, so it needs a hidden layer.
+    """
+    _check_count("spirals", "n", n)
+    _check_count("spirals", "classes", classes, 2)
+    _check_rng(rng, "spirals")
+    r = np.tile(np.linspace(0.0, 1.0, n), classes)                      # radius grows along an arm
+    y = np.repeat(np.arange(classes), n)
+    t = (np.linspace(0.0, 4.0, n)[None, :] + 4.0 * np.arange(classes)[:, None]).reshape(-1)  # arm j: [4j, 4j + 4]
+    t = t + noise * rng.standard_normal(n * classes)
+    X = np.column_stack([r * np.sin(t), r * np.cos(t)]).astype(dtype)
+    return X, y
+
+
+def moons(n, noise=0.1, rng=None, dtype=np.float64):
+    """Two interleaving half circles, ``n`` points in total (as scikit-learn's ``make_moons``).
+
+    Returns ``X`` of shape (n, 2) and ``y`` of shape (n,) with labels 0 (upper moon) and 1;
+    Gaussian noise with standard deviation ``noise`` is added to every coordinate.
+    """
+    _check_count("moons", "n", n, 2)
+    _check_rng(rng, "moons")
+    if not np.isscalar(noise) or noise < 0:
+        raise ValueError(f"moons: 'noise' must be a number >= 0, got {noise!r}.")
+    n_out = n // 2
+    n_in = n - n_out
+    a_out = np.linspace(0, np.pi, n_out)
+    a_in = np.linspace(0, np.pi, n_in)
+    X = np.concatenate([np.column_stack([np.cos(a_out), np.sin(a_out)]),
+                        np.column_stack([1 - np.cos(a_in), 0.5 - np.sin(a_in)])])
+    y = np.concatenate([np.zeros(n_out, dtype=int), np.ones(n_in, dtype=int)])
+    X = X + noise * rng.standard_normal(X.shape)
+    perm = rng.permutation(n)
+    return X[perm].astype(dtype), y[perm]
+
+
+def one_hot(y, classes):
+    """Rows of the identity: ``(N,)`` int labels -> ``(N, classes)`` float64 one-hot matrix."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"one_hot: 'y' must be a 1-D array of int labels, got dtype {y.dtype} and "
+                         f"shape {y.shape}.")
+    if y.size and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(f"one_hot: labels must lie in [0, {classes - 1}], got [{y.min()}, {y.max()}].")
+    out = np.zeros((y.size, classes))
+    out[np.arange(y.size), y] = 1
+    return out
+
+
+class Split(NamedTuple):
+    """A deterministic train/validation/test split."""
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+def train_val_test_split(X, y, val=0.15, test=0.2, seed=0):
+    """Split ``X, y`` into train/validation/test, stratified by class, reproducibly.
+
+    Each class is shuffled with ``np.random.default_rng(seed)`` and cut in the given
+    fractions, so every part has (almost) the same class balance.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"train_val_test_split: X has {len(X)} rows but y has {len(y)}.")
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise ValueError(f"train_val_test_split: need 0 <= val, test and val + test < 1, got val={val}, test={test}.")
+    rng = np.random.default_rng(seed)
+    parts = ([], [], [])
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_test, n_val = int(round(test * len(idx))), int(round(val * len(idx)))
+        parts[2].append(idx[:n_test])
+        parts[1].append(idx[n_test:n_test + n_val])
+        parts[0].append(idx[n_test + n_val:])
+    tr, va, te = (np.sort(np.concatenate(p)) for p in parts)
+    return Split(X[tr], y[tr], X[va], y[va], X[te], y[te])
+
+
+def digits(val=0.15, test=0.2, seed=0, dtype=np.float64):
+    """scikit-learn's 1,797 real 8x8 handwritten digits, scaled to [0, 1] and split.
+
+    Returns a :class:`Split` with ``X_*`` of shape (n, 64) and ``y_*`` of shape (n,)
+    (labels 0-9). The split is stratified and depends only on ``seed``: with the
+    defaults, 1,169 training, 269 validation and 359 test images. The data ship with
+    scikit-learn (``pip install scikit-learn``); nothing is downloaded.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError("digits: needs scikit-learn, which ships the digits data. "
+                          "Install it with `pip install scikit-learn` (it is in requirements.txt).") from None
+    raw = load_digits()
+    X = (raw.data / 16.0).astype(dtype)
+    return train_val_test_split(X, raw.target.astype(np.int64), val=val, test=test, seed=seed)

@@ -1,0 +1,269 @@
+"""Modules: thin classes over the function pairs in :mod:`bpkit.ops`, for building models.
+
+The module contract (what :func:`bpkit.train.fit` and the optimizers rely on):
+
+* ``forward(x) -> out`` computes the output and remembers what backward needs;
+  calling the module, ``m(x)``, is the same as ``m.forward(x)``.
+* ``backward(dout) -> dx`` takes the gradient of the loss with respect to the last
+  output and returns the gradient with respect to the last input. It also *overwrites*
+  ``grads`` with the gradients of the parameters (no accumulation across calls).
+* ``params`` and ``grads`` are dicts with the same keys and arrays of equal shapes.
+  Optimizers update the ``params`` arrays in place, so the module sees the new values.
+* ``train()`` / ``eval()`` switch behaviour where it differs (dropout, batch norm);
+  ``training`` tells which mode is on.
+
+Parameters are created from an explicit ``rng`` (a ``np.random.Generator``) and in an
+explicit ``dtype``: a float32 network stays float32 end to end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from ._checks import as_float_array, shape_str
+from .init import get_initializer
+
+__all__ = ["LeakyReLU", "Linear", "Module", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+
+
+class Module:
+    """Base class: holds ``params``/``grads`` dicts and the train/eval flag."""
+
+    def __init__(self):
+        self._params: dict[str, np.ndarray] = {}
+        self._grads: dict[str, np.ndarray] = {}
+        self.training = True
+        self._cache = None
+
+    # -- the contract -------------------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
+
+    def backward(self, dout):
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(dout)")
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    @property
+    def params(self) -> dict:
+        return self._params
+
+    @property
+    def grads(self) -> dict:
+        return self._grads
+
+    def train(self, mode: bool = True):
+        """Switch to training mode (or evaluation mode with ``mode=False``); returns ``self``."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode; returns ``self``."""
+        return self.train(False)
+
+    # -- conveniences ---------------------------------------------------------------
+    def num_params(self) -> int:
+        """Total number of scalar parameters."""
+        return int(sum(p.size for p in self.params.values()))
+
+    def state_dict(self) -> dict:
+        """A copy of every parameter, keyed as in ``params``."""
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy ``state`` into the parameters in place (optimizers keep their references)."""
+        params = self.params
+        if set(state) != set(params):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: keys differ; expected "
+                             f"{sorted(params)}, got {sorted(state)}.")
+        for k, p in params.items():
+            v = np.asarray(state[k])
+            if v.shape != p.shape:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: '{k}' must have shape "
+                                 f"{shape_str(p.shape)}, got {shape_str(v.shape)}.")
+            p[...] = v
+
+    def _need_cache(self):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward: run "
+                               "forward(x) first so the layer can remember its input.")
+        return self._cache
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class Linear(Module):
+    r"""Dense layer $Y = XW + \mathbf b$ with ``W`` of shape (D, M) and ``b`` of shape (M,).
+
+    Parameters
+    ----------
+    D, M : int
+        Input and output features.
+    rng : np.random.Generator
+        Source of the initial weights (required: results must be reproducible).
+    dtype : float dtype, default float64
+        Dtype of ``W`` and ``b``; inputs must have the same dtype.
+    init : str or callable, default ``"he"``
+        A name from :data:`bpkit.init.INITIALIZERS` (``"he"``, ``"xavier"``, ...) or
+        ``init(rng, D, M, dtype) -> (D, M) array``. The bias starts at zero.
+    bias : bool, default True
+    """
+
+    def __init__(self, D, M, *, rng=None, dtype=np.float64, init="he", bias=True):
+        super().__init__()
+        for name, v in (("D", D), ("M", M)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"Linear: '{name}' must be a positive int, got {v!r}.")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"Linear: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
+                            "Pass rng=np.random.default_rng(0) so the initial weights are reproducible.")
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Linear: 'dtype' must be a float dtype such as np.float32, got {dtype}.")
+        self.D, self.M, self.dtype = int(D), int(M), dtype
+        self.init_name = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        W = np.asarray(get_initializer(init, "Linear")(rng, self.D, self.M, dtype))
+        if W.shape != (self.D, self.M):
+            raise ValueError(f"Linear: init returned shape {shape_str(W.shape)}, expected ({D}, {M}).")
+        self._params["W"] = W.astype(dtype, copy=False)
+        if bias:
+            self._params["b"] = np.zeros(self.M, dtype=dtype)
+
+    @property
+    def W(self):
+        return self._params["W"]
+
+    @property
+    def b(self):
+        return self._params.get("b")
+
+    def forward(self, x):
+        x = as_float_array(x, repr(self), "x", dtype=self.dtype)
+        if x.ndim != 2 or x.shape[1] != self.D:
+            raise ValueError(f"{self!r}.forward: x must have shape (N, {self.D}), got "
+                             f"{shape_str(x.shape)}." + (" For one example use x.reshape(1, -1)."
+                                                         if x.shape == (self.D,) else ""))
+        if x.dtype != self.dtype:
+            raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
+                            f"Cast the input with x.astype(np.{self.dtype}) (or build the layer "
+                            f"with dtype=np.{x.dtype}).")
+        b = self._params.get("b")
+        out, self._cache = ops.linear_forward(x, self.W, b if b is not None else np.zeros(self.M, self.dtype))
+        return out
+
+    def backward(self, dout):
+        dx, dW, db = ops.linear_backward(dout, self._need_cache())
+        self._grads["W"] = dW
+        if "b" in self._params:
+            self._grads["b"] = db
+        return dx
+
+    def extra_repr(self):
+        return f"{self.D} -> {self.M}, init={self.init_name}" + ("" if "b" in self._params else ", bias=False") \
+            + ("" if self.dtype == np.float64 else f", dtype={self.dtype}")
+
+
+class _Elementwise(Module):
+    _forward = staticmethod(ops.sigmoid_forward)
+    _backward = staticmethod(ops.sigmoid_backward)
+
+    def forward(self, x):
+        out, self._cache = self._forward(x)
+        return out
+
+    def backward(self, dout):
+        return self._backward(dout, self._need_cache())
+
+
+class Sigmoid(_Elementwise):
+    r"""$\sigma(x)$ element-wise (:func:`bpkit.ops.sigmoid_forward`)."""
+
+
+class Tanh(_Elementwise):
+    r"""$\tanh(x)$ element-wise (:func:`bpkit.ops.tanh_forward`)."""
+    _forward = staticmethod(ops.tanh_forward)
+    _backward = staticmethod(ops.tanh_backward)
+
+
+class ReLU(_Elementwise):
+    r"""$\max(x, 0)$ element-wise (:func:`bpkit.ops.relu_forward`)."""
+    _forward = staticmethod(ops.relu_forward)
+    _backward = staticmethod(ops.relu_backward)
+
+
+class LeakyReLU(_Elementwise):
+    r"""$x$ if $x > 0$ else $\alpha x$ (:func:`bpkit.ops.leaky_relu_forward`)."""
+    _backward = staticmethod(ops.leaky_relu_backward)
+
+    def __init__(self, alpha=0.01):
+        super().__init__()
+        ops.leaky_relu_forward(np.zeros(1), alpha)        # validates alpha once, here
+        self.alpha = alpha
+
+    def forward(self, x):
+        out, self._cache = ops.leaky_relu_forward(x, self.alpha)
+        return out
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class Sequential(Module):
+    """Modules applied one after the other; backward runs them in reverse.
+
+    Parameters are exposed with the layer index as prefix, as PyTorch names them:
+    ``{"0.W": ..., "0.b": ..., "2.W": ...}``. The arrays are the layers' own, so an
+    optimizer that updates ``model.params`` in place updates the layers.
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                hint = " Did you pass the class instead of an instance (ReLU vs ReLU())?" \
+                    if isinstance(layer, type) else ""
+                raise TypeError(f"Sequential: layer {i} must be a bpkit.nn.Module, got "
+                                f"{type(layer).__name__}.{hint}")
+        self.layers = list(layers)
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    @property
+    def params(self):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    @property
+    def grads(self):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+    def train(self, mode=True):
+        super().train(mode)
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def __repr__(self):
+        lines = [f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"

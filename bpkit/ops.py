@@ -1,0 +1,233 @@
+"""Differentiable operations as forward/backward function pairs.
+
+Every pair follows one contract, the one the chapters derive:
+
+* ``*_forward(inputs...) -> (out, cache)``: compute the output and keep, in ``cache``,
+  exactly what the backward pass needs.
+* ``*_backward(dout, cache) -> d<input>...``: given the upstream gradient ``dout``
+  (the gradient of the scalar loss with respect to ``out``, same shape as ``out``),
+  return the gradient with respect to each input, each with the shape of that input.
+
+Layouts are batch first: dense input ``x`` is ``(N, D)``, a dense weight ``W`` is
+``(D, M)`` and the layer computes ``x @ W + b`` (row-vector convention). Functions never
+modify their inputs, and they keep the float dtype they are given: float32 in, float32 out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_float_array, check_ndim, check_same_dtype, check_shape, shape_str
+
+__all__ = [
+    "linear_forward", "linear_backward",
+    "sigmoid", "sigmoid_forward", "sigmoid_backward",
+    "tanh_forward", "tanh_backward",
+    "relu_forward", "relu_backward",
+    "leaky_relu_forward", "leaky_relu_backward",
+    "softmax", "log_softmax", "softmax_forward", "softmax_backward",
+    "logsumexp",
+]
+
+
+# --------------------------------------------------------------------------- linear
+
+def linear_forward(x, W, b):
+    r"""Affine map $Y = XW + \mathbf{b}$.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+        A batch of N inputs with D features each.
+    W : ndarray, shape (D, M)
+        Weights; column ``j`` holds the D weights of output unit ``j``.
+    b : ndarray, shape (M,)
+        Bias, broadcast over the N rows.
+
+    Returns
+    -------
+    out : ndarray, shape (N, M)
+    cache : tuple
+        ``(x, W)``, what :func:`linear_backward` needs.
+    """
+    W = as_float_array(W, "linear_forward", "W")
+    x = as_float_array(x, "linear_forward", "x", dtype=W.dtype)
+    b = as_float_array(b, "linear_forward", "b", dtype=W.dtype)
+    check_ndim(W, "linear_forward", "W", 2, "(D, M)")
+    check_ndim(x, "linear_forward", "x", 2, "(N, D)")
+    D, M = W.shape
+    if x.shape[1] != D:
+        hint = ("W looks transposed: pass W.T." if x.shape[1] == M and D != M
+                else f"x must have D = W.shape[0] = {D} columns.")
+        raise ValueError(f"linear_forward: x has shape {shape_str(x.shape)} but W has shape "
+                         f"{shape_str(W.shape)}; expected x of shape (N, {D}). {hint}")
+    check_shape(b, "linear_forward", "b", (M,),
+                hint="b holds one bias per output unit; a (1, M) or (M, 1) bias broadcasts wrongly, "
+                     "use b.ravel() if it is (1, M).")
+    check_same_dtype("linear_forward", x=x, W=W, b=b)
+    out = x @ W
+    out += b
+    return out, (x, W)
+
+
+def linear_backward(dout, cache):
+    r"""Gradients of the affine map: $dX = dY\,W^\top$, $dW = X^\top dY$, $d\mathbf{b} = \sum_i dY_i$.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, M)
+        Upstream gradient, the gradient of the loss with respect to ``out``.
+    cache : tuple
+        ``(x, W)`` from :func:`linear_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, D)
+    dW : ndarray, shape (D, M)
+    db : ndarray, shape (M,)
+        Summed over the batch: every row used the same bias.
+    """
+    x, W = cache
+    dout = as_float_array(dout, "linear_backward", "dout", dtype=W.dtype)
+    check_shape(dout, "linear_backward", "dout", (x.shape[0], W.shape[1]),
+                hint="dout must have the shape of the forward output (N, M).")
+    dx = dout @ W.T
+    dW = x.T @ dout
+    db = dout.sum(axis=0)
+    return dx, dW, db
+
+
+# --------------------------------------------------------------------------- activations
+
+def _elementwise_dout(dout, out, func):
+    dout = as_float_array(dout, func, "dout", dtype=out.dtype)
+    if dout.shape != out.shape:
+        raise ValueError(f"{func}: 'dout' must have the shape of the forward output "
+                         f"{shape_str(out.shape)}, got {shape_str(dout.shape)}.")
+    return dout
+
+
+def sigmoid(z):
+    r"""Logistic function $\sigma(z) = 1 / (1 + e^{-z})$, computed without overflow.
+
+    For $z \ge 0$ it evaluates $1/(1+e^{-z})$, for $z < 0$ the equal $e^{z}/(1+e^{z})$,
+    so ``exp`` only ever sees non-positive numbers and ``sigmoid(-1e4)`` is exactly 0
+    with no warning.
+    """
+    z = as_float_array(z, "sigmoid", "z")
+    e = np.exp(-np.abs(z))              # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+def sigmoid_forward(z):
+    r"""$\sigma(z)$ element-wise; any shape. Returns ``(out, cache)`` with ``cache = out``."""
+    out = sigmoid(z)
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    r"""$dz = dout \odot \sigma(z)(1 - \sigma(z))$, written with the cached *output* $\sigma(z)$."""
+    out = cache
+    dout = _elementwise_dout(dout, out, "sigmoid_backward")
+    return dout * out * (1 - out)
+
+
+def tanh_forward(z):
+    r"""$\tanh(z)$ element-wise; any shape. Returns ``(out, cache)`` with ``cache = out``."""
+    out = np.tanh(as_float_array(z, "tanh_forward", "z"))
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    r"""$dz = dout \odot (1 - \tanh^2(z))$, written with the cached output."""
+    out = cache
+    dout = _elementwise_dout(dout, out, "tanh_backward")
+    return dout * (1 - out * out)
+
+
+def relu_forward(z):
+    r"""$\max(z, 0)$ element-wise; any shape. Returns ``(out, cache)`` with ``cache = out``."""
+    z = as_float_array(z, "relu_forward", "z")
+    out = np.maximum(z, 0)
+    return out, out
+
+
+def relu_backward(dout, cache):
+    r"""$dz = dout \odot [z > 0]$. At $z = 0$ we use the subgradient 0, as PyTorch does."""
+    out = cache
+    dout = _elementwise_dout(dout, out, "relu_backward")
+    return np.where(out > 0, dout, 0).astype(dout.dtype, copy=False)
+
+
+def leaky_relu_forward(z, alpha=0.01):
+    r"""$z$ where $z > 0$, else $\alpha z$. Returns ``(out, cache)`` with ``cache = (z, alpha)``."""
+    z = as_float_array(z, "leaky_relu_forward", "z")
+    if not np.isscalar(alpha) or not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"leaky_relu_forward: 'alpha' must be a finite number >= 0, got {alpha!r}.")
+    out = np.where(z > 0, z, alpha * z).astype(z.dtype, copy=False)
+    return out, (z, alpha)
+
+
+def leaky_relu_backward(dout, cache):
+    r"""$dz = dout$ where $z > 0$, else $\alpha\,dout$."""
+    z, alpha = cache
+    dout = _elementwise_dout(dout, z, "leaky_relu_backward")
+    return np.where(z > 0, dout, alpha * dout).astype(dout.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- softmax family
+
+def _check_axis(x, axis, func):
+    if not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < max(x.ndim, 1):
+        raise ValueError(f"{func}: 'axis' must be an int in [{-x.ndim}, {x.ndim - 1}] for an input "
+                         f"of shape {shape_str(x.shape)}, got {axis!r}.")
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    r"""$\log \sum_j e^{x_j}$ along ``axis``, stable for any finite input.
+
+    Subtracting the maximum $m$ first, $m + \log\sum_j e^{x_j - m}$, keeps every
+    exponent $\le 0$, so logits of $\pm 10^4$ give exact, finite results.
+    """
+    x = as_float_array(x, "logsumexp", "x")
+    _check_axis(x, axis, "logsumexp")
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)            # rows of -inf stay -inf, not nan
+    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def softmax(x, axis=-1):
+    r"""$\mathrm{softmax}(x)_j = e^{x_j} / \sum_k e^{x_k}$ along ``axis`` (default: the last).
+
+    The maximum is subtracted first; it cancels in the ratio and keeps ``exp`` from overflowing.
+    """
+    x = as_float_array(x, "softmax", "x")
+    _check_axis(x, axis, "softmax")
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax(x, axis=-1):
+    r"""$\log \mathrm{softmax}(x) = x - \mathrm{logsumexp}(x)$, finite where the naive log would give ``-inf``."""
+    x = as_float_array(x, "log_softmax", "x")
+    _check_axis(x, axis, "log_softmax")
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax_forward(x, axis=-1):
+    """Softmax as a forward/backward pair. Returns ``(out, cache)`` with ``cache = (out, axis)``."""
+    out = softmax(x, axis=axis)
+    return out, (out, axis)
+
+
+def softmax_backward(dout, cache):
+    r"""Vector-Jacobian product of softmax: $dx = s \odot (dout - \langle dout, s\rangle)$.
+
+    The Jacobian is $\mathrm{diag}(s) - s s^\top$; applying it to ``dout`` without
+    building it costs O(size) instead of O(size x classes).
+    """
+    s, axis = cache
+    dout = _elementwise_dout(dout, s, "softmax_backward")
+    return s * (dout - np.sum(dout * s, axis=axis, keepdims=True))

@@ -1,0 +1,85 @@
+"""Plots used across the book: training curves and 2-D decision boundaries.
+
+Every function draws on ``ax`` (a new figure when ``ax`` is None) and returns the axes,
+so plots compose. matplotlib is imported here, not when bpkit is imported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_decision_boundary", "plot_history"]
+
+
+def _axes(ax, figsize=(5, 3.5)):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+    return plt.subplots(figsize=figsize)[1]
+
+
+def plot_history(history, keys=None, ax=None, logy=False, title=None):
+    """Plot per-epoch curves from a :class:`bpkit.train.History` (or a dict of lists).
+
+    ``keys`` defaults to every loss (``loss``, ``val_loss``); pass e.g.
+    ``["accuracy", "val_accuracy"]`` for a metric. Validation curves are dashed and share
+    the colour of their training curve.
+    """
+    records = history.records if hasattr(history, "records") else dict(history)
+    if keys is None:
+        keys = [k for k in records if k.endswith("loss")]
+    missing = [k for k in keys if k not in records]
+    if missing:
+        raise ValueError(f"plot_history: no records for {missing}; available: {sorted(records)}.")
+    ax = _axes(ax)
+    colours = {}
+    for k in keys:
+        base = k[4:] if k.startswith("val_") else k
+        values = records[k]
+        epochs = np.arange(1, len(values) + 1)
+        line, = ax.plot(epochs, values, linestyle="--" if k.startswith("val_") else "-",
+                        color=colours.get(base), label=k)
+        colours.setdefault(base, line.get_color())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(", ".join(dict.fromkeys(k[4:] if k.startswith("val_") else k for k in keys)))
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.25, cmap="coolwarm",
+                           threshold=0.0, title=None):
+    """Colour the plane by the predicted class and scatter the data ``X`` (N, 2), ``y`` (N,).
+
+    ``predict(points)`` maps an (n, 2) array to scores: (n, K) class scores (arg-max is
+    taken) or (n, 1)/(n,) binary scores (compared with ``threshold``; 0 for logits, 0.5
+    for probabilities). A model works as is: pass ``model.forward`` or
+    ``lambda P: bpkit.train.predict(model, P)``.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary: X must have shape (N, 2), got {X.shape}.")
+    y = np.asarray(y).reshape(-1)
+    ax = _axes(ax, figsize=(4.5, 4.5))
+    lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    scores = np.asarray(predict(grid))
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        labels = scores.argmax(axis=1)
+    else:
+        labels = (scores.reshape(-1) > threshold).astype(int)
+    n_classes = int(max(labels.max(), y.max()) + 1)
+    ax.contourf(gx, gy, labels.reshape(gx.shape), levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.35)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=0, vmax=max(n_classes - 1, 1), s=18, edgecolors="k",
+               linewidths=0.4)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    return ax
