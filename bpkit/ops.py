@@ -193,7 +193,8 @@ def logsumexp(x, axis=-1, keepdims=False):
     _check_axis(x, axis, "logsumexp")
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)            # rows of -inf stay -inf, not nan
-    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):          # log(0) = -inf is the right answer there
+        out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
