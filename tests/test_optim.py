@@ -1,0 +1,151 @@
+"""bpkit.optim: update rules against hand-computed values of the published formulas,
+the in-place contract, per-name state, float32, and PyTorch parity when torch is installed."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bpkit import optim
+
+# One scalar parameter, three steps with these gradients; expected values below are
+# computed by hand from the published rules, written out with plain floats.
+GRADS = [0.5, -1.0, 2.0]
+THETA0 = 1.0
+
+
+def run(opt, grads=GRADS, theta0=THETA0):
+    p = {"w": np.array([theta0])}
+    out = []
+    for g in grads:
+        opt.step(p, {"w": np.array([g])})
+        out.append(float(p["w"][0]))
+    return out
+
+
+def test_sgd_plain():
+    assert run(optim.SGD(lr=0.1)) == pytest.approx([0.95, 1.05, 0.85])
+
+
+def test_sgd_momentum_heavy_ball():
+    # v1 = g1 = 0.5; v2 = 0.9*0.5 - 1 = -0.55; v3 = 0.9*-0.55 + 2 = 1.505
+    assert run(optim.SGD(lr=0.1, momentum=0.9)) == pytest.approx([0.95, 1.005, 0.8545])
+
+
+def test_sgd_nesterov():
+    # step uses g + mu*v: 0.5 + 0.45 = 0.95; -1 + 0.9*-0.55 = -1.495; 2 + 0.9*1.505 = 3.3545
+    assert run(optim.SGD(lr=0.1, momentum=0.9, nesterov=True)) == pytest.approx([0.905, 1.0545, 0.71905])
+
+
+def test_sgd_weight_decay_is_added_to_the_gradient():
+    # g1' = 0.5 + 0.1*1.0 = 0.6 -> 0.94; g2' = -1 + 0.094 = -0.906 -> 1.0306
+    assert run(optim.SGD(lr=0.1, weight_decay=0.1), GRADS[:2]) == pytest.approx([0.94, 1.0306])
+
+
+def test_rmsprop():
+    lr, a, eps = 0.01, 0.99, 1e-8
+    s, th, expected = 0.0, THETA0, []
+    for g in GRADS:
+        s = a * s + (1 - a) * g * g
+        th -= lr * g / (math.sqrt(s) + eps)
+        expected.append(th)
+    # first step by hand: s = 0.01 * 0.25 = 0.0025, sqrt = 0.05, step = 0.01 * 0.5 / 0.05 = 0.1
+    assert expected[0] == pytest.approx(0.9)
+    assert run(optim.RMSprop(lr=lr)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_adam_bias_correction_makes_the_first_step_lr_sized():
+    """With bias correction, m_hat = g and v_hat = g^2 at t = 1, so the first step is lr * sign(g)."""
+    out = run(optim.Adam(lr=0.1), [0.5])
+    assert out[0] == pytest.approx(1.0 - 0.1 * 0.5 / (0.5 + 1e-8))
+
+
+def test_adam_three_steps_by_hand():
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    m = v = 0.0
+    th, expected = THETA0, []
+    for t, g in enumerate(GRADS, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        th -= lr * m_hat / (math.sqrt(v_hat) + eps)
+        expected.append(th)
+    assert run(optim.Adam(lr=lr)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_adam_l2_vs_adamw_decoupled_decay():
+    lr, wd = 0.1, 0.1
+    # Adam + L2: g' = g + wd * theta = 0.6; the first step is still lr * sign(g') -> 0.9
+    assert run(optim.Adam(lr=lr, weight_decay=wd), [0.5]) == pytest.approx([0.9])
+    # AdamW: theta * (1 - lr*wd) = 0.99, then the Adam step 0.1 -> 0.89
+    assert run(optim.AdamW(lr=lr, weight_decay=wd), [0.5]) == pytest.approx([0.89])
+    assert optim.AdamW().weight_decay == 0.01                           # PyTorch's default
+
+
+def test_defaults_match_pytorch():
+    assert optim.SGD().lr == 1e-3
+    assert optim.RMSprop().lr == 1e-2 and optim.RMSprop().alpha == 0.99 and optim.RMSprop().eps == 1e-8
+    assert optim.Adam().lr == 1e-3 and optim.Adam().betas == (0.9, 0.999) and optim.Adam().eps == 1e-8
+
+
+@pytest.mark.parametrize("make", [lambda: optim.SGD(lr=0.1, momentum=0.9), lambda: optim.RMSprop(),
+                                  lambda: optim.Adam(), lambda: optim.AdamW()])
+def test_contract_in_place_state_per_name_and_dtype(make):
+    opt = make()
+    W = np.ones((2, 3), dtype=np.float32)
+    b = np.zeros(3, dtype=np.float32)
+    params = {"W": W, "b": b}
+    opt.step(params, {"W": np.full((2, 3), 0.5, np.float32), "b": np.ones(3, np.float32)})
+    assert params["W"] is W and params["b"] is b                        # updated in place
+    assert W.dtype == np.float32 and b.dtype == np.float32
+    assert not np.allclose(W, 1.0) and not np.allclose(b, 0.0)
+    assert set(opt.state) == {"W", "b"} and opt.state["W"]["t"] == 1
+    for st in opt.state.values():
+        for v in st.values():
+            if isinstance(v, np.ndarray):
+                assert v.dtype == np.float32
+    opt.reset()
+    assert opt.state == {}
+
+
+def test_step_does_not_modify_grads():
+    g = {"w": np.array([0.5, -1.0])}
+    copy = g["w"].copy()
+    optim.Adam(weight_decay=0.1).step({"w": np.ones(2)}, g)
+    optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.1).step({"w": np.ones(2)}, g)
+    np.testing.assert_array_equal(g["w"], copy)
+
+
+def test_clip_grad_norm():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0, 4.0]])}   # global norm 5
+    total = optim.clip_grad_norm(grads, max_norm=1.0)
+    assert total == pytest.approx(5.0)
+    norm = math.sqrt(sum(float(np.sum(g ** 2)) for g in grads.values()))
+    assert norm == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(grads["a"], [0.6, 0.0], rtol=1e-5)      # direction kept
+    small = {"a": np.array([0.3, 0.4])}
+    assert optim.clip_grad_norm(small, max_norm=1.0) == pytest.approx(0.5)
+    np.testing.assert_array_equal(small["a"], [0.3, 0.4])               # below the bound: untouched
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("RMSprop", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, momentum=0.5, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01)), ("AdamW", dict(lr=0.01, weight_decay=0.3)),
+])
+def test_same_trajectory_as_pytorch(name, kwargs):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    theta0 = rng.standard_normal((3, 4))
+    grads = [rng.standard_normal((3, 4)) for _ in range(5)]
+    ours = getattr(optim, name)(**kwargs)
+    p = {"w": theta0.copy()}
+    tp = torch.tensor(theta0.copy(), requires_grad=True)
+    theirs = getattr(torch.optim, name)([tp], **kwargs)
+    for g in grads:
+        ours.step(p, {"w": g})
+        tp.grad = torch.tensor(g)
+        theirs.step()
+        np.testing.assert_allclose(p["w"], tp.detach().numpy(), rtol=1e-10, atol=1e-12)
