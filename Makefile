@@ -45,7 +45,7 @@ test-lib: $(STAMP)
 
 test-notebooks: $(STAMP)
 	@if ls solutions/*.ipynb >/dev/null 2>&1; then \
-		$(PY) -m pytest -q -p no:randomly --nbval solutions/ ; \
+		$(PY) -m pytest -q --nbval solutions/ ; \
 	else echo "test-notebooks: no solution notebooks yet"; fi
 	@if ls exercises/*.ipynb >/dev/null 2>&1; then \
 		$(PY) -m pytest -q --nbval-lax exercises/ ; \
