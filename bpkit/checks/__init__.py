@@ -32,7 +32,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "run_student"]
+__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "resolve_answer",
+           "run_student"]
 
 _BPKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -218,6 +219,17 @@ def run_student(fn, args, name, points, hints):
     return out
 
 
+def resolve_answer(answer, name, points, hints):
+    """``answer()`` when ``answer`` is a function of no arguments, else ``answer`` itself.
+
+    Raises ``_StudentError`` carrying the "not attempted" or "error" result, as
+    :func:`run_student` does.
+    """
+    if callable(answer):
+        return run_student(answer, (), name, points, list(hints))
+    return answer
+
+
 def _fmt(v):
     return np.array2string(np.asarray(v), precision=4, threshold=12, edgeitems=2, suppress_small=True) \
         if np.ndim(v) else f"{float(v):.6g}"
@@ -350,9 +362,15 @@ def check_value(answer, expected, *, name, tol, why, points=1.0, hints=(), unit=
 
     ``tol`` is the absolute tolerance and ``why`` says where it comes from (e.g. "the
     slider moves in steps of 0.05"), so the student knows how close is close enough.
-    The expected value is only revealed when ``reveal`` is true.
+    The expected value is only revealed when ``reveal`` is true. ``answer`` may be a
+    number or a function of no arguments returning it (the exercise-notebook form, whose
+    stub raises ``NotImplementedError`` until the student fills it in).
     """
     hints = list(hints)
+    try:
+        answer = resolve_answer(answer, name, points, hints)
+    except _StudentError as err:
+        return err.result
     if answer is None or answer is Ellipsis:
         return CheckResult(name, "not_attempted", "set your answer and run this cell again.", hints,
                            max_points=points)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from . import CheckResult, Mistake, check_function, check_value
+from . import CheckResult, Mistake, _StudentError, check_function, check_value, resolve_answer
 
 __all__ = ["POINTS", "check_bias_through_point", "check_dense_forward", "check_forward_flops",
            "check_mlp_forward", "check_neuron", "check_sigmoid", "check_xor_weights", "forward_flops",
@@ -185,7 +185,9 @@ BOUNDARY_POINT = (0.5, 0.25)
 
 
 def check_bias_through_point(b, slider_step=0.05):
-    """Exercise 1.6: the bias that puts the boundary of ``w = (1, 2)`` through (0.5, 0.25)."""
+    """Exercise 1.6: the bias that puts the boundary of ``w = (1, 2)`` through (0.5, 0.25).
+
+    ``b`` is a number or a function of no arguments returning it."""
     expected = -(BOUNDARY_W[0] * BOUNDARY_POINT[0] + BOUNDARY_W[1] * BOUNDARY_POINT[1])
     return check_value(b, expected, name="Exercise 1.6 (bias_through_point)", tol=slider_step / 2,
                        why=f"half the slider step of {slider_step:g}", points=POINTS["bias_through_point"],
@@ -206,6 +208,9 @@ def xor_predictions(weights):
 def check_xor_weights(weights, margin=0.2):
     """Exercise 1.7: weights of a 2-2-1 sigmoid network whose outputs solve XOR.
 
+    ``weights`` is a dict with ``W1`` (2, 2), ``b1`` (2,), ``W2`` (2, 1), ``b2`` (1,), or a
+    function of no arguments returning one (e.g. ``lambda: playground.weights``).
+
     Correct when the output is below ``0.5 - margin`` for 00 and 11 and above
     ``0.5 + margin`` for 01 and 10.
     """
@@ -214,6 +219,10 @@ def check_xor_weights(weights, margin=0.2):
              "XOR = OR and not AND: the output unit adds the OR unit and subtracts the AND unit.",
              "Scale all weights up (e.g. by 10) so the sigmoids act like steps: W1 = [[10, 10], [10, 10]], "
              "b1 = [-5, -15], W2 = [[10], [-10]], b2 = [-5]."]
+    try:
+        weights = resolve_answer(weights, name, POINTS["xor_weights"], hints)
+    except _StudentError as err:
+        return err.result
     if weights is None or weights is Ellipsis:
         return CheckResult(name, "not_attempted", "hand in your weights and run this cell again.", hints,
                            max_points=POINTS["xor_weights"])
