@@ -241,7 +241,8 @@ class NeuronExplorer(_Widget):
             ax.plot(*self.point, marker="*", ms=14, color="gold", mec="k", ls="none", label="target point")
         ax.set(xlim=self.xlim, ylim=self.ylim, xlabel="x1", ylabel="x2", aspect="equal",
                title=f"w = ({w1:.2f}, {w2:.2f}), b = {b:.2f}")
-        ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
         return fig
 
 

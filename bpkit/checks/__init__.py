@@ -192,6 +192,18 @@ def _student_line(tb) -> str:
     return f"line {frame.lineno} of {where}" + (f": {text}" if text else "")
 
 
+def _exception_advice(exc) -> str | None:
+    """A first hint for the exceptions learners meet most: shapes that do not fit."""
+    text = str(exc)
+    if isinstance(exc, ValueError) and ("matmul" in text or "not aligned" in text):
+        return ("The inner sizes of a matrix product must agree: (N, D) @ (D, M) -> (N, M). Print the "
+                "shapes of both operands; a transpose is probably missing or one too many.")
+    if isinstance(exc, ValueError) and "broadcast" in text:
+        return ("Two arrays could not be broadcast together: print their shapes. Broadcasting matches shapes "
+                "from the right, so a bias of shape (M,) fits an (N, M) array but an (N,) one does not.")
+    return None
+
+
 def run_student(fn, args, name, points, hints):
     """Call ``fn(*args)`` on copies of ``args``; turn exceptions into a :class:`CheckResult`."""
     if not callable(fn):
@@ -208,6 +220,9 @@ def run_student(fn, args, name, points, hints):
     except Exception as exc:        # the student's bug: report it, never re-raise it
         where = _student_line(sys.exc_info()[2])
         msg = f"your code raised {type(exc).__name__}: {exc}"
+        advice = _exception_advice(exc)
+        if advice:
+            hints = [advice] + hints
         raise _StudentError(CheckResult(name, "error", msg + (f" ({where})" if where else ""), hints,
                                         details=[f"{type(exc).__name__}: {exc}"] + ([where] if where else []),
                                         max_points=points)) from None
@@ -273,6 +288,10 @@ def _generic_mistake(got, expected, N=None):
         if e.ndim >= 1 and g.ndim == 2 and g.shape[0] == g.shape[1] == e.shape[0]:
             return (f"broadcasting turned a {e.shape} result into {g.shape}: an (N, 1) array met an (N,) "
                     "array; reshape one of them")
+        if g.ndim == e.ndim and g.size > e.size:
+            return (f"the shape is {g.shape} instead of {e.shape}: broadcasting probably combined two arrays "
+                    "whose shapes do not match (e.g. a bias of shape (M, 1) instead of (M,)); print the shapes "
+                    "of your intermediate arrays")
         return None
     if close(-g, e) and np.any(e != 0):
         return "the sign is wrong"

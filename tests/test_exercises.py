@@ -1,0 +1,131 @@
+"""Exercise notebooks: unsolved they say "not attempted yet"; a planted mistake gets its hint.
+
+The solution notebooks are the single source. The test for each exercise replaces the
+solution with a typical wrong answer and asserts that the check fails with the intended
+diagnosis: a check that cannot fail is a defect.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cells(path):
+    return json.loads(Path(path).read_text())["cells"]
+
+
+def _gid(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+
+
+def _src(cell):
+    return "".join(cell["source"])
+
+
+def run_exercise(notebook, grade_id, answer):
+    """Run the set-up, the exercise's widget cells, ``answer`` in place of the solution, and the check."""
+    cells = _cells(ROOT / "solutions" / notebook)
+    prefix = "_".join(grade_id.split("_")[:2])                 # ex1_6_bias_through_point -> ex1_6
+    ns = {}
+    exec(_src(next(c for c in cells if _gid(c) == "setup")), ns)
+    for c in cells:
+        g = _gid(c)
+        if g.startswith(prefix) and not c["metadata"]["nbgrader"].get("solution") and not g.endswith("_check"):
+            exec(_src(c), ns)                                   # e.g. creates the widget
+    exec(answer, ns)
+    check = next(c for c in cells if _gid(c) == grade_id + "_check")
+    call = _src(check).strip().splitlines()[-1]                 # the visible check call, after hidden tests
+    return eval(call, ns)
+
+
+def test_the_reference_solutions_pass_in_process():
+    cells = _cells(ROOT / "solutions" / "01_forward_pass.ipynb")
+    for c in cells:
+        if c["metadata"].get("nbgrader", {}).get("solution"):
+            result = run_exercise("01_forward_pass.ipynb", _gid(c), _src(c))
+            assert result.status == "correct", result.summary()
+            assert result.points == result.max_points > 0
+
+
+PLANTED = [
+    # (exercise, wrong answer, expected status, words the verdict or first hint must contain)
+    ("ex1_1_neuron", "def neuron(x, w, b):\n    return float(np.dot(x, w) + b)",
+     "incorrect", "activation is missing"),
+    ("ex1_1_neuron", "def neuron(x, w, b):\n    return float(1 / (1 + np.exp(-np.dot(x, w))))",
+     "incorrect", "bias is missing"),
+    ("ex1_1_neuron", "def neuron(x, w, b):\n    return float(1 / (1 + np.exp(-np.dot(x, w)))) + b",
+     "incorrect", "bias is added after the activation"),
+    ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return X @ W",
+     "incorrect", "bias is missing"),
+    ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return (X @ W + b).T",
+     "incorrect", "transposed"),
+    ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return X @ W + b.reshape(-1, 1)",
+     "incorrect", "broadcasting"),
+    ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return X @ W.T + b",
+     "error", "inner sizes of a matrix product"),
+    ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return X @ W + bias",
+     "error", "NameError: name 'bias' is not defined"),
+    ("ex1_3_sigmoid", "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))",
+     "incorrect", "overflowed"),
+    ("ex1_3_sigmoid", "def sigmoid(z):\n    e = np.exp(-np.abs(z))\n    return np.where(z >= 0, e / (1 + e), 1 / (1 + e))",
+     "incorrect", "1 - sigmoid(z)"),
+    ("ex1_4_mlp_forward", "def mlp_forward(X, p):\n    return ops.sigmoid((X @ p['W1'] + p['b1']) @ p['W2'] + p['b2'])",
+     "incorrect", "collapses to one linear map"),
+    ("ex1_4_mlp_forward", "def mlp_forward(X, p):\n    return np.tanh(X @ p['W1'] + p['b1']) @ p['W2'] + p['b2']",
+     "incorrect", "output sigmoid is missing"),
+    ("ex1_5_forward_flops", "def forward_flops(sizes, N):\n    return sum(N * d * m for d, m in zip(sizes[:-1], sizes[1:]))",
+     "incorrect", "multiply-adds"),
+    ("ex1_5_forward_flops", "def forward_flops(sizes, N):\n    return sum(2 * d * m for d, m in zip(sizes[:-1], sizes[1:]))",
+     "incorrect", "batch size N is missing"),
+    ("ex1_6_bias_through_point", "def bias_through_point():\n    explorer.b = -0.9\n    return explorer.b",
+     "incorrect", "too large"),
+    ("ex1_6_bias_through_point", "def bias_through_point():\n    return explorer.b",          # slider never moved
+     "incorrect", "0 is too large"),
+    ("ex1_7_xor_weights", "def xor_weights():\n    return playground.weights",                  # random start
+     "incorrect", "wrong or undecided"),
+    ("ex1_7_xor_weights",
+     "def xor_weights():\n    playground.set_weights(W1=[[10, 10], [10, 10]], b1=[-5, -15], W2=[[10], [10]], b2=[-5])\n"
+     "    return playground.weights",                                                           # OR, not XOR
+     "incorrect", "11"),
+    ("ex1_7_xor_weights", "def xor_weights():\n    return {'W1': [[1, 1]], 'b1': [0, 0], 'W2': [[1], [1]], 'b2': [0]}",
+     "incorrect", "W1 must have shape (2, 2), got (1, 2)"),
+]
+
+
+@pytest.mark.parametrize("grade_id, answer, status, words", PLANTED, ids=[f"{p[0]}-{i}" for i, p in enumerate(PLANTED)])
+def test_planted_mistake_gets_the_intended_feedback(grade_id, answer, status, words):
+    result = run_exercise("01_forward_pass.ipynb", grade_id, answer)
+    assert result.status == status, result.summary()
+    assert result.points == 0
+    text = result.message + " " + (result.hints[0] if result.hints else "")
+    assert words in text, result.summary()
+    assert result.hints, "a failing check must offer hints"
+    assert "site-packages" not in result.summary() and "bpkit/" not in result.summary()
+
+
+def test_every_exercise_has_a_planted_mistake():
+    cells = _cells(ROOT / "solutions" / "01_forward_pass.ipynb")
+    exercises = {_gid(c) for c in cells if c["metadata"].get("nbgrader", {}).get("solution")}
+    assert exercises == {p[0] for p in PLANTED}
+
+
+def test_unsolved_stub_is_not_attempted():
+    stub = "def neuron(x, w, b):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    result = run_exercise("01_forward_pass.ipynb", "ex1_1_neuron", stub)
+    assert result.status == "not_attempted" and "not attempted yet" in str(result)
+
+
+def test_unsolved_exercise_notebook_runs_in_a_kernel_and_says_not_attempted():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(ROOT / "exercises" / "01_forward_pass.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    verdicts = [o["data"]["text/plain"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                if o.get("output_type") == "execute_result" and "Exercise 1." in o["data"].get("text/plain", "")]
+    assert len(verdicts) == 7
+    assert all(": not attempted yet - " in v for v in verdicts), verdicts
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
+    assert errors == []
