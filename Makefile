@@ -16,7 +16,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book test test-lib test-notebooks test-book lab serve bench clean
+.PHONY: help venv book test test-lib test-notebooks test-book lab serve bench exercises clean
 
 help:
 	@echo "make book   build the book into _build/html (creates .venv if needed)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lab    open JupyterLab on the course"
 	@echo "make serve  serve _build/html on http://$(HOST):$(PORT)"
 	@echo "make bench  time a training step: bpkit vs PyTorch (if installed) vs a loop"
+	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make clean  remove build outputs and caches (keeps .venv)"
 
 venv: $(STAMP)
@@ -64,6 +65,9 @@ serve:
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_mlp_step.py
+
+exercises: $(STAMP)
+	$(PY) -m bpkit.course release
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis benchmarks/__pycache__
