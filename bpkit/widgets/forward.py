@@ -1,35 +1,16 @@
-"""Interactive widgets for the chapters and exercises, with a Python API.
-
-Every widget is an object with
-
-* properties for its controls (``explorer.b = -1.0`` moves the slider, and reading
-  ``explorer.b`` gives the slider's value),
-* ``update()``, which recomputes the state and redraws the picture,
-* ``summary()``, a short deterministic text of the current state, and
-* ``figure()``, a matplotlib figure of the current state (for a kernel-free view).
-
-Displaying the object in a notebook shows the controls and the picture. Solution
-notebooks and tests drive the same objects through this API without a browser, and
-print ``summary()`` in a separate cell so ``nbval`` checks the widget's logic.
-
-The picture is drawn with matplotlib into a PNG and shown by an ``ipywidgets.Image``,
-so the saved widget state of an executed notebook shows the last picture even in the
-static book, where no kernel runs.
-
-ipywidgets and matplotlib are imported when a widget is created, not when bpkit is.
-"""
+"""Widgets of Chapter 1: a neuron explorer and a 2-H-1 network playground."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
-from . import losses, nn, ops
-from . import data as _data
-from .optim import SGD
+from .. import data as _data
+from .. import losses, nn, ops
+from ..optim import SGD
+from ._base import Widget as _Widget
+from ._base import _num
 
-__all__ = ["NeuronExplorer", "NetworkPlayground", "ACTIVATIONS"]
+__all__ = ["ACTIVATIONS", "NetworkPlayground", "NeuronExplorer"]
 
 #: Activation functions offered by the widgets: name -> (function, threshold of the output
 #: that corresponds to the pre-activation z = 0).
@@ -40,70 +21,6 @@ ACTIVATIONS = {
     "step": (lambda z: (z > 0).astype(float), 0.5),
     "identity": (lambda z: z, 0.0),
 }
-
-
-def _num(v, digits=2):
-    """Format a float with fixed decimals and no negative zero, for stable summaries."""
-    r = round(float(v), digits)
-    return f"{r + 0.0:.{digits}f}"
-
-
-def _png(fig) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return buf.getvalue()
-
-
-class _Widget:
-    """Shared plumbing: a box of controls above an image of :meth:`figure`."""
-
-    _title = ""
-
-    def _controls(self):          # -> list of ipywidgets
-        raise NotImplementedError
-
-    def figure(self):             # -> matplotlib.figure.Figure
-        raise NotImplementedError
-
-    def summary(self) -> str:
-        raise NotImplementedError
-
-    def _init_widgets(self):
-        import ipywidgets as W
-        self._W = W
-        self._image = W.Image(format="png", layout=W.Layout(max_width="100%"))
-        self._status = W.HTML()
-        self._box = W.VBox([*self._controls(), self._image, self._status])
-        self._hold = False
-
-    def update(self):
-        """Recompute and redraw: the image and the status line follow the controls."""
-        if self._hold:
-            return
-        self._recompute()
-        self._image.value = _png(self.figure())
-        self._status.value = "<pre style='margin:0;font-size:85%'>" + self.summary() + "</pre>"
-
-    def _recompute(self):
-        pass
-
-    def _on_change(self, _change=None):
-        self.update()
-
-    @property
-    def widget(self):
-        """The ipywidgets box (controls, picture, summary)."""
-        return self._box
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = self._box._repr_mimebundle_(include=include, exclude=exclude)
-        bundle["text/plain"] = f"{type(self).__name__}: an interactive widget (open the notebook in Jupyter to use it)"
-        return bundle
-
-    def __repr__(self):
-        return f"{type(self).__name__}()\n{self.summary()}"
 
 
 class NeuronExplorer(_Widget):

@@ -1,0 +1,25 @@
+"""Interactive widgets for the chapters and exercises, with a Python API.
+
+Every widget is an object with
+
+* properties for its controls (``explorer.b = -1.0`` moves the slider, and reading
+  ``explorer.b`` gives the slider's value),
+* ``update()``, which recomputes the state and redraws the picture,
+* ``summary()``, a short deterministic text of the current state, and
+* ``figure()``, a matplotlib figure of the current state (for a kernel-free view).
+
+Displaying the object in a notebook shows the controls and the picture. Solution
+notebooks and tests drive the same objects through this API without a browser, and
+print ``summary()`` in a separate cell so ``nbval`` checks the widget's logic.
+
+The picture is drawn with matplotlib into a PNG and shown by an ``ipywidgets.Image``,
+so the saved widget state of an executed notebook shows the last picture even in the
+static book, where no kernel runs.
+
+ipywidgets and matplotlib are imported when a widget is created, not when bpkit is.
+"""
+
+from ._base import Widget
+from .forward import ACTIVATIONS, NetworkPlayground, NeuronExplorer
+
+__all__ = ["ACTIVATIONS", "NetworkPlayground", "NeuronExplorer", "Widget"]

@@ -1,0 +1,80 @@
+"""Shared plumbing of the widgets: a box of controls above a PNG of ``figure()``."""
+
+from __future__ import annotations
+
+import io
+
+
+__all__ = ["Widget"]
+
+
+def _num(v, digits=2):
+    """Format a float with fixed decimals and no negative zero, for stable summaries."""
+    r = round(float(v), digits)
+    return f"{r + 0.0:.{digits}f}"
+
+
+def _png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    return buf.getvalue()
+
+
+class Widget:
+    """Base class: subclasses build ``_controls()`` and implement ``figure()`` and ``summary()``.
+
+    ``_init_widgets()`` lays out the controls above an ``ipywidgets.Image`` showing
+    ``figure()`` as a PNG and a line of ``summary()`` text; ``update()`` recomputes
+    (``_recompute()``) and redraws. Set ``self._hold = True`` while changing several
+    controls, then call ``update()`` once.
+    """
+
+    _title = ""
+
+    def _controls(self):          # -> list of ipywidgets
+        raise NotImplementedError
+
+    def figure(self):             # -> matplotlib.figure.Figure
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+    def _init_widgets(self):
+        import ipywidgets as W
+        self._W = W
+        self._image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self._status = W.HTML()
+        self._box = W.VBox([*self._controls(), self._image, self._status])
+        self._hold = False
+
+    def update(self):
+        """Recompute and redraw: the image and the status line follow the controls."""
+        if self._hold:
+            return
+        self._recompute()
+        self._image.value = _png(self.figure())
+        self._status.value = "<pre style='margin:0;font-size:85%'>" + self.summary() + "</pre>"
+
+    def _recompute(self):
+        pass
+
+    def _on_change(self, _change=None):
+        self.update()
+
+    @property
+    def widget(self):
+        """The ipywidgets box (controls, picture, summary)."""
+        return self._box
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self._box._repr_mimebundle_(include=include, exclude=exclude)
+        bundle["text/plain"] = f"{type(self).__name__}: an interactive widget (open the notebook in Jupyter to use it)"
+        return bundle
+
+    def __repr__(self):
+        return f"{type(self).__name__}()\n{self.summary()}"
+
+
