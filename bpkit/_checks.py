@@ -50,6 +50,8 @@ def _reshape_hint(arr: np.ndarray, ndim: int, name: str) -> str:
         return f"For a single example use {name}.reshape(1, -1); for a column use {name}.reshape(-1, 1)."
     if arr.ndim == 2 and ndim == 1 and 1 in arr.shape:
         return f"Flatten it with {name}.ravel()."
+    if ndim == 2 and arr.ndim > 2:
+        return f"To flatten each example into one row use {name}.reshape({name}.shape[0], -1)."
     return "Check the layout in the docstring."
 
 

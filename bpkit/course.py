@@ -159,6 +159,7 @@ def check(root=".") -> list:
 
 
 def main(argv=None) -> int:
+    """The command line: ``bpkit-course [--root DIR] release [CH ...] | check``; returns the exit status."""
     parser = argparse.ArgumentParser(prog="bpkit-course", description="Course tools for Backprop from Scratch.")
     parser.add_argument("--root", default=".", help="the course folder (default: the current folder)")
     sub = parser.add_subparsers(dest="command", required=True)

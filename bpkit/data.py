@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import shape_str
+
 __all__ = ["Split", "digits", "moons", "one_hot", "spirals", "train_val_test_split", "xor"]
 
 
@@ -21,13 +23,41 @@ def _check_rng(rng, func):
                         "Pass rng=np.random.default_rng(0) so the data are reproducible.")
 
 
-def _check_count(func, name, n, minimum=1):
-    if not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{func}: '{name}' must be an int >= {minimum}, got {n!r}.")
+def _check_count(func, name, n, minimum=1, example=100):
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < minimum:
+        raise ValueError(f"{func}: '{name}' must be an int >= {minimum}, got {n!r}. "
+                         f"Pass a whole number, e.g. {name}={max(example, minimum)}.")
+
+
+def _check_noise(func, noise):
+    if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"{func}: 'noise' must be a finite number >= 0, got {noise!r}. "
+                         "It is a standard deviation: use 0 for clean data, e.g. noise=0.1 for some overlap.")
+
+
+def _check_dtype(func, dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"{func}: 'dtype' must be a float dtype, got {dtype if dt is None else dt}. "
+                        "Pass dtype=np.float64 (or np.float32).")
+
+
+def _check_fractions(func, val, test):
+    ok = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+             for v in (val, test))
+    if not (ok and 0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise ValueError(f"{func}: need fractions 0 <= val, test and val + test < 1, got val={val!r}, "
+                         f"test={test!r}. They are fractions of the data, e.g. val=0.15, test=0.2 "
+                         "(the rest is for training).")
 
 
 def xor(dtype=np.float64):
     """The four XOR points: ``X`` (4, 2) with rows 00, 01, 10, 11 and targets ``y`` (4, 1) = 0, 1, 1, 0."""
+    _check_dtype("xor", dtype)
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=dtype)
     y = np.array([[0], [1], [1], [0]], dtype=dtype)
     return X, y
@@ -41,8 +71,10 @@ def spirals(n, classes=3, rng=None, noise=0.2, dtype=np.float64):
     No straight line separates the classes, so it needs a hidden layer.
     """
     _check_count("spirals", "n", n)
-    _check_count("spirals", "classes", classes, 2)
+    _check_count("spirals", "classes", classes, 2, example=3)
     _check_rng(rng, "spirals")
+    _check_noise("spirals", noise)
+    _check_dtype("spirals", dtype)
     r = np.tile(np.linspace(0.0, 1.0, n), classes)                      # radius grows along an arm
     y = np.repeat(np.arange(classes), n)
     t = (np.linspace(0.0, 4.0, n)[None, :] + 4.0 * np.arange(classes)[:, None]).reshape(-1)  # arm j: [4j, 4j + 4]
@@ -59,8 +91,8 @@ def moons(n, noise=0.1, rng=None, dtype=np.float64):
     """
     _check_count("moons", "n", n, 2)
     _check_rng(rng, "moons")
-    if not np.isscalar(noise) or noise < 0:
-        raise ValueError(f"moons: 'noise' must be a number >= 0, got {noise!r}.")
+    _check_noise("moons", noise)
+    _check_dtype("moons", dtype)
     n_out = n // 2
     n_in = n - n_out
     a_out = np.linspace(0, np.pi, n_out)
@@ -75,12 +107,22 @@ def moons(n, noise=0.1, rng=None, dtype=np.float64):
 
 def one_hot(y, classes):
     """Rows of the identity: ``(N,)`` int labels -> ``(N, classes)`` float64 one-hot matrix."""
+    _check_count("one_hot", "classes", classes, 1, example=10)
     y = np.asarray(y)
     if y.ndim != 1 or y.dtype.kind not in "iu":
-        raise ValueError(f"one_hot: 'y' must be a 1-D array of int labels, got dtype {y.dtype} and "
-                         f"shape {y.shape}.")
+        if y.ndim == 1 and y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
+            hint = "Cast them with y.astype(int)."
+        elif y.ndim == 2 and 1 in y.shape:
+            hint = "Flatten it with y.ravel()."
+        else:
+            hint = "Pass the class index of each example, shape (N,)."
+        raise ValueError(f"one_hot: 'y' must be a 1-D array of int labels, shape (N,), got dtype {y.dtype} and "
+                         f"shape {shape_str(y.shape)}. {hint}")
     if y.size and (y.min() < 0 or y.max() >= classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {classes - 1}], got [{y.min()}, {y.max()}].")
+        hint = ("Labels are 0-based class indices, never negative." if y.min() < 0 else
+                f"Labels are 0-based; pass classes={int(y.max()) + 1} if there are that many classes.")
+        raise ValueError(f"one_hot: labels must lie in [0, {classes - 1}] for classes={classes}, got values in "
+                         f"[{y.min()}, {y.max()}]. {hint}")
     out = np.zeros((y.size, classes))
     out[np.arange(y.size), y] = 1
     return out
@@ -102,11 +144,17 @@ def train_val_test_split(X, y, val=0.15, test=0.2, seed=0):
     Each class is shuffled with ``np.random.default_rng(seed)`` and cut in the given
     fractions, so every part has (almost) the same class balance.
     """
+    func = "train_val_test_split"
     X, y = np.asarray(X), np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"train_val_test_split: X has {len(X)} rows but y has {len(y)}.")
-    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
-        raise ValueError(f"train_val_test_split: need 0 <= val, test and val + test < 1, got val={val}, test={test}.")
+    if y.ndim != 1:
+        hint = "For one-hot rows pass y.argmax(axis=1)." if y.ndim == 2 and y.shape[1] > 1 else \
+            "Flatten it with y.ravel()."
+        raise ValueError(f"{func}: 'y' must hold one class label per example, shape (N,), got shape "
+                         f"{shape_str(y.shape)}. {hint}")
+    if X.ndim == 0 or len(X) != len(y):
+        raise ValueError(f"{func}: X has {len(X) if X.ndim else 0} rows but y has {len(y)}; they must match. "
+                         "Pass one label per row of X.")
+    _check_fractions(func, val, test)
     rng = np.random.default_rng(seed)
     parts = ([], [], [])
     for c in np.unique(y):
@@ -127,6 +175,8 @@ def digits(val=0.15, test=0.2, seed=0, dtype=np.float64):
     defaults, 1,169 training, 269 validation and 359 test images. The data ship with
     scikit-learn (``pip install scikit-learn``); nothing is downloaded.
     """
+    _check_fractions("digits", val, test)
+    _check_dtype("digits", dtype)
     try:
         from sklearn.datasets import load_digits
     except ImportError:

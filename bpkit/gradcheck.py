@@ -37,7 +37,10 @@ def rel_error(a, b, eps=1e-8):
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"rel_error: shapes differ, {shape_str(a.shape)} vs {shape_str(b.shape)}.")
+        raise ValueError(f"rel_error: a and b must have the same shape, got {shape_str(a.shape)} and "
+                         f"{shape_str(b.shape)}." + (" One of them looks transposed: compare a with b.T."
+                                                     if a.shape == b.shape[::-1] else
+                                                     " Compare a gradient with the gradient of the same array."))
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b) / np.maximum(eps, np.abs(a) + np.abs(b))))
@@ -46,23 +49,34 @@ def rel_error(a, b, eps=1e-8):
 def _require_float64(func, name, x):
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{func}: '{name}' must be a NumPy array (it is perturbed in place), "
-                        f"got {type(x).__name__}.")
+                        f"got {type(x).__name__}. Make one with {name} = np.asarray({name}, dtype=np.float64) "
+                        "and use that array inside f.")
     if x.dtype != np.float64:
         raise TypeError(f"{func}: '{name}' must be float64 for finite differences, got {x.dtype}. "
                         f"Use {name} = {name}.astype(np.float64); float32 rounding swamps the difference.")
 
 
-def _evaluator(f, dout):
+def _evaluator(f, dout, func):
     """``f()`` as a float64 value: the scalar itself, or the whole output array when ``dout`` is given."""
     if dout is None:
         def value():
             val = f()
             if np.ndim(val) != 0:
-                raise ValueError(f"numerical gradient: f returned an array of shape {shape_str(np.shape(val))}; "
-                                 "pass 'dout' (the upstream gradient) to check an array-valued function.")
+                raise ValueError(f"{func}: f must return a scalar, got an array of shape "
+                                 f"{shape_str(np.shape(val))}. Pass 'dout' (the upstream gradient, of that "
+                                 "shape) to check an array-valued function" + (
+                                     ", or use numerical_vjp." if func == "numerical_gradient" else "."))
             return float(val)
         return value
-    return lambda: np.array(f(), dtype=np.float64)
+
+    def value():
+        val = np.array(f(), dtype=np.float64)
+        if val.shape != dout.shape:
+            raise ValueError(f"{func}: 'dout' must have the shape of f's output {shape_str(val.shape)}, got "
+                             f"{shape_str(dout.shape)}. dout is the upstream gradient: one entry per "
+                             "output entry, e.g. rng.standard_normal(out.shape).")
+        return val
+    return value
 
 
 def numerical_gradient(f, x, h=1e-5):
@@ -72,7 +86,7 @@ def numerical_gradient(f, x, h=1e-5):
     Returns an array with the shape of ``x``.
     """
     _require_float64("numerical_gradient", "x", x)
-    return _numerical(lambda: f(x), x, h, None)
+    return _numerical(lambda: f(x), x, h, None, "numerical_gradient")
 
 
 def numerical_vjp(f, x, dout, h=1e-5):
@@ -81,24 +95,27 @@ def numerical_vjp(f, x, dout, h=1e-5):
     This is what a layer's backward pass returns for the upstream gradient ``dout``.
     """
     _require_float64("numerical_vjp", "x", x)
-    return _numerical(lambda: f(x), x, h, dout)
+    return _numerical(lambda: f(x), x, h, dout, "numerical_vjp")
 
 
-def _numerical(f0, x, h, dout):
-    value = _evaluator(f0, dout)
+def _numerical(f0, x, h, dout, func):
     if dout is not None:
         dout = np.asarray(dout, dtype=np.float64)
+    value = _evaluator(f0, dout, func)
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     if not np.shares_memory(flat, x):
-        raise ValueError("numerical gradient: x must be contiguous so it can be perturbed in place.")
+        raise ValueError(f"{func}: x must be contiguous so it can be perturbed in place, got a view with "
+                         f"strides {x.strides}. Make a contiguous copy, x = np.ascontiguousarray(x), and use it in f.")
     for k in range(flat.size):
         old = flat[k]
-        flat[k] = old + h
-        fp = value()
-        flat[k] = old - h
-        fm = value()
-        flat[k] = old
+        try:
+            flat[k] = old + h
+            fp = value()
+            flat[k] = old - h
+            fm = value()
+        finally:                     # restore x exactly, even when f raises
+            flat[k] = old
         # For array outputs, difference the outputs *before* weighting and summing:
         # sum((f+ - f-) * dout) avoids cancelling two large sums, so entries of the
         # gradient that are tiny stay accurate.
@@ -141,7 +158,7 @@ def check_gradients(f, inputs, grads, dout=None, h=1e-5, tol=1e-7):
     for name, g in grads.items():
         if name not in inputs:
             raise ValueError(f"check_gradients: gradient '{name}' has no matching input; inputs are "
-                             f"{sorted(inputs)}.")
+                             f"{sorted(inputs)}. Use the same names in 'inputs' and 'grads'.")
         x = inputs[name]
         _require_float64("check_gradients", name, x)
         g = np.asarray(g, dtype=np.float64)
@@ -150,7 +167,7 @@ def check_gradients(f, inputs, grads, dout=None, h=1e-5, tol=1e-7):
                 f"Gradient check failed for '{name}': the analytic gradient has shape {shape_str(g.shape)} "
                 f"but '{name}' has shape {shape_str(x.shape)}; d{name} must have the shape of {name}."
                 + (" It looks transposed." if g.shape == x.shape[::-1] else ""))
-        num = _numerical(f, x, h, dout)
+        num = _numerical(f, x, h, dout, "check_gradients")
         floor = max(1e-8, FLOOR * float(np.max(np.abs(g) + np.abs(num), initial=0.0)))
         err = rel_error(g, num, eps=floor)
         errors[name] = err
@@ -194,6 +211,11 @@ def check_module(module, x, dout=None, rng=None, h=1e-5, tol=1e-6):
     dict of relative errors, keyed ``'x'`` and by parameter name; raises
     :class:`GradientCheckError` on a mismatch.
     """
+    for name, p in module.params.items():
+        if p.dtype != np.float64:
+            raise TypeError(f"check_module: parameter '{name}' of {type(module).__name__} is {p.dtype}, but "
+                            "finite differences need float64. Build the module with dtype=np.float64 "
+                            "to check it.")
     x = np.array(x, dtype=np.float64)
     out = module.forward(x)
     if dout is None:

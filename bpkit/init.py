@@ -24,44 +24,64 @@ def _check_rng(rng, func):
                         "Create one with rng = np.random.default_rng(0) and pass it explicitly.")
 
 
+def _check_args(func, fan_in, fan_out, dtype):
+    """Validate the sizes and dtype shared by every initializer (before any division by them)."""
+    for name, v in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{func}: '{name}' must be a positive int, got {v!r}. For a dense layer "
+                             "pass fan_in = D (input features) and fan_out = M (output units), "
+                             "giving W of shape (D, M).")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"{func}: 'dtype' must be a float dtype, got {dtype if dt is None else dt}; integer "
+                        "weights would round to 0. Pass dtype=np.float64 (or np.float32).")
+
+
 def _normal(rng, fan_in, fan_out, dtype, var, func):
+    """Normal draws with variance ``var(fan_in, fan_out)``, computed after the sizes are checked."""
     _check_rng(rng, func)
-    return (rng.standard_normal((fan_in, fan_out)) * np.sqrt(var)).astype(dtype)
+    _check_args(func, fan_in, fan_out, dtype)
+    return (rng.standard_normal((fan_in, fan_out)) * np.sqrt(var(fan_in, fan_out))).astype(dtype)
 
 
 def _uniform(rng, fan_in, fan_out, dtype, var, func):
     _check_rng(rng, func)
-    a = np.sqrt(3.0 * var)
+    _check_args(func, fan_in, fan_out, dtype)
+    a = np.sqrt(3.0 * var(fan_in, fan_out))
     return rng.uniform(-a, a, size=(fan_in, fan_out)).astype(dtype)
 
 
 def he_normal(rng, fan_in, fan_out, dtype=np.float64):
     r"""$W \sim \mathcal N(0, 2/D)$ with $D$ = ``fan_in``."""
-    return _normal(rng, fan_in, fan_out, dtype, 2.0 / fan_in, "he_normal")
+    return _normal(rng, fan_in, fan_out, dtype, lambda D, M: 2.0 / D, "he_normal")
 
 
 def he_uniform(rng, fan_in, fan_out, dtype=np.float64):
     r"""$W \sim \mathcal U(-a, a)$ with $a = \sqrt{6/D}$."""
-    return _uniform(rng, fan_in, fan_out, dtype, 2.0 / fan_in, "he_uniform")
+    return _uniform(rng, fan_in, fan_out, dtype, lambda D, M: 2.0 / D, "he_uniform")
 
 
 def xavier_normal(rng, fan_in, fan_out, dtype=np.float64):
     r"""$W \sim \mathcal N(0, 2/(D + M))$."""
-    return _normal(rng, fan_in, fan_out, dtype, 2.0 / (fan_in + fan_out), "xavier_normal")
+    return _normal(rng, fan_in, fan_out, dtype, lambda D, M: 2.0 / (D + M), "xavier_normal")
 
 
 def xavier_uniform(rng, fan_in, fan_out, dtype=np.float64):
     r"""$W \sim \mathcal U(-a, a)$ with $a = \sqrt{6/(D + M)}$."""
-    return _uniform(rng, fan_in, fan_out, dtype, 2.0 / (fan_in + fan_out), "xavier_uniform")
+    return _uniform(rng, fan_in, fan_out, dtype, lambda D, M: 2.0 / (D + M), "xavier_uniform")
 
 
 def lecun_normal(rng, fan_in, fan_out, dtype=np.float64):
     r"""$W \sim \mathcal N(0, 1/D)$."""
-    return _normal(rng, fan_in, fan_out, dtype, 1.0 / fan_in, "lecun_normal")
+    return _normal(rng, fan_in, fan_out, dtype, lambda D, M: 1.0 / D, "lecun_normal")
 
 
 def zeros(rng, fan_in, fan_out, dtype=np.float64):
     """All zeros: the classic mistake (every hidden unit stays identical). For demonstrations."""
+    _check_args("zeros", fan_in, fan_out, dtype)
     return np.zeros((fan_in, fan_out), dtype=dtype)
 
 

@@ -29,18 +29,22 @@ def _pred_target(func, pred, target, pred_name="pred"):
     pred = as_float_array(pred, func, pred_name)
     target = as_float_array(target, func, "target", dtype=pred.dtype)
     if pred.shape != target.shape:
-        hint = ""
         if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == (pred.shape[0],):
             hint = " Reshape the target with target.reshape(-1, 1): subtracting a (N,) target " \
                    "from (N, 1) predictions would broadcast to (N, N)."
         elif target.ndim == 2 and target.shape[1] == 1 and pred.shape == (target.shape[0],):
             hint = f" Reshape the predictions with {pred_name}.reshape(-1, 1)."
+        elif target.ndim == 2 and target.shape == pred.shape[::-1]:
+            hint = " The target looks transposed: pass target.T."
+        else:
+            hint = (f" Pass one target entry per entry of {pred_name}: the model's output for a batch and "
+                    "the targets of the same batch.")
         raise ValueError(f"{func}: '{pred_name}' and 'target' must have the same shape, got "
                          f"{shape_str(pred.shape)} and {shape_str(target.shape)}.{hint}")
     check_same_dtype(func, **{pred_name: pred, "target": target})
     if pred.size == 0:
         raise ValueError(f"{func}: '{pred_name}' is empty (shape {shape_str(pred.shape)}); "
-                         "a mean over no elements is undefined.")
+                         "a mean over no elements is undefined. Pass a batch of at least one example.")
     return pred, target
 
 
@@ -89,9 +93,12 @@ def weighted_mse_loss(pred, target, weights):
         w = w.reshape((-1,) + (1,) * (pred.ndim - 1))
     else:
         raise ValueError(f"{func}: 'weights' must have shape ({pred.shape[0]},) (one per example) or "
-                         f"the shape of pred {shape_str(pred.shape)}, got {shape_str(w.shape)}.")
+                         f"the shape of pred {shape_str(pred.shape)}, got {shape_str(w.shape)}. "
+                         "Pass one weight per row of pred, in the same order as the examples.")
     if np.any(w < 0) or not np.all(np.isfinite(w)):
-        raise ValueError(f"{func}: 'weights' must be finite and >= 0; a negative weight rewards error.")
+        bad = w[(w < 0) | ~np.isfinite(w)].ravel()[0]
+        raise ValueError(f"{func}: 'weights' must be finite and >= 0, got {bad:g}; a negative weight rewards "
+                         "error. Use 0 to ignore an example.")
     w = w.astype(pred.dtype, copy=False)
     diff = pred - target
     loss = np.mean(w * diff * diff)
@@ -108,7 +115,8 @@ def huber_loss(pred, target, delta=1.0):
     func = "huber_loss"
     pred, target = _pred_target(func, pred, target)
     if not np.isscalar(delta) or not delta > 0 or not np.isfinite(delta):
-        raise ValueError(f"{func}: 'delta' must be a finite number > 0, got {delta!r}.")
+        raise ValueError(f"{func}: 'delta' must be a finite number > 0, got {delta!r}. Use e.g. delta=1.0 "
+                         "(the default): it is the residual size where the loss turns from quadratic to linear.")
     r = pred - target
     a = np.abs(r)
     per = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
@@ -172,12 +180,17 @@ def softmax_cross_entropy_loss(logits, labels):
     N, K = s.shape
     if y.shape != (N,):
         raise ValueError(f"{func}: 'labels' must have shape ({N},) to match logits {shape_str(s.shape)}, "
-                         f"got {shape_str(y.shape)}." + (" Flatten it with labels.ravel()." if y.size == N else ""))
+                         f"got {shape_str(y.shape)}." + (" Flatten it with labels.ravel()." if y.size == N else
+                                                         " Pass one label per row of logits, from the same batch."))
     if N == 0:
         raise ValueError(f"{func}: the batch is empty (N = 0).")
     if y.min() < 0 or y.max() >= K:
         raise ValueError(f"{func}: 'labels' must lie in [0, {K - 1}] for K = {K} classes, got values in "
-                         f"[{y.min()}, {y.max()}]. Labels are 0-based class indices.")
+                         f"[{y.min()}, {y.max()}]. Labels are 0-based class indices"
+                         + (": these look 1-based, pass labels - 1." if y.min() >= 1 and y.max() == K else
+                            ", never negative: pass 0/1, not -1/+1." if y.min() < 0 else
+                            f"; if there are {y.max() + 1} classes, build the model with {y.max() + 1} outputs "
+                            "(K = logits.shape[1])."))
     rows = np.arange(N)
     loss = np.mean(logsumexp(s, axis=1) - s[rows, y])
     dlogits = softmax(s, axis=1)

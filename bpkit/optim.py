@@ -46,24 +46,45 @@ def _check_pairs(func, params, grads):
         g = grads[k]
         if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
             raise TypeError(f"{func}: param '{k}' must be a float ndarray (updated in place), "
-                            f"got {type(p).__name__}{'' if not isinstance(p, np.ndarray) else ' of ' + str(p.dtype)}.")
+                            f"got {type(p).__name__}{'' if not isinstance(p, np.ndarray) else ' of ' + str(p.dtype)}. "
+                            "Create parameters as float arrays, e.g. np.zeros(M) or W.astype(np.float64).")
         g = np.asarray(g)
         if g.shape != p.shape:
             raise ValueError(f"{func}: grad '{k}' must have the shape of its param "
                              f"{shape_str(p.shape)}, got {shape_str(g.shape)}."
-                             + (" It looks transposed." if g.shape == p.shape[::-1] else ""))
+                             + (" It looks transposed: d<var> must have the shape of <var>."
+                                if g.shape == p.shape[::-1] else
+                                " Pass model.params and model.grads of the same model, after backward()."))
+
+
+#: What to suggest when a hyperparameter is out of range.
+_TYPICAL = {"lr": "e.g. lr=0.1 for SGD or lr=1e-3 for Adam", "momentum": "e.g. momentum=0.9 (0 turns it off)",
+            "weight_decay": "e.g. weight_decay=1e-4 (0 turns it off)", "eps": "e.g. eps=1e-8",
+            "alpha": "e.g. alpha=0.99", "betas[0]": "e.g. betas=(0.9, 0.999)", "betas[1]": "e.g. betas=(0.9, 0.999)",
+            "max_norm": "e.g. max_norm=1.0"}
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def _positive(owner, name, value, allow_zero=False):
-    ok = np.isscalar(value) and np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not _is_number(value):
+        raise TypeError(f"{owner}: '{name}' must be a number, got {type(value).__name__} {value!r}. "
+                        f"Pass a float, {_TYPICAL.get(name, 'e.g. 0.1')}.")
+    ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         raise ValueError(f"{owner}: '{name}' must be a finite number {'>= 0' if allow_zero else '> 0'}, "
-                         f"got {value!r}.")
+                         f"got {value!r}. Use {_TYPICAL.get(name, 'a positive value')}.")
 
 
 def _unit(owner, name, value):
-    if not (np.isscalar(value) and 0 <= value < 1):
-        raise ValueError(f"{owner}: '{name}' must lie in [0, 1), got {value!r}.")
+    if not _is_number(value):
+        raise TypeError(f"{owner}: '{name}' must be a number in [0, 1), got {type(value).__name__} {value!r}. "
+                        f"Use {_TYPICAL.get(name, 'e.g. 0.9')}.")
+    if not 0 <= value < 1:
+        raise ValueError(f"{owner}: '{name}' must lie in [0, 1), got {value!r}. "
+                         f"Use {_TYPICAL.get(name, 'e.g. 0.9')}.")
 
 
 class Optimizer:
@@ -87,7 +108,8 @@ class Optimizer:
             self._update(p, np.asarray(grads[name], dtype=p.dtype), st)
 
     def _update(self, p, g, st):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}: Optimizer is a base class; use SGD, RMSprop, Adam "
+                                  "or AdamW, or subclass it and implement _update(p, g, state).")
 
     def __repr__(self):
         args = ", ".join(f"{k}={v}" for k, v in vars(self).items() if k != "state")
@@ -102,7 +124,8 @@ class SGD(Optimizer):
         _unit("SGD", "momentum", momentum)
         _positive("SGD", "weight_decay", weight_decay, allow_zero=True)
         if nesterov and momentum == 0:
-            raise ValueError("SGD: nesterov=True needs momentum > 0 (as in torch.optim.SGD).")
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0 (as in torch.optim.SGD), got "
+                             f"momentum={momentum!r}. Pass e.g. momentum=0.9, or nesterov=False.")
         self.momentum, self.nesterov, self.weight_decay = momentum, bool(nesterov), weight_decay
 
     def _update(self, p, g, st):
@@ -153,7 +176,8 @@ class Adam(Optimizer):
         super().__init__(lr)
         name = type(self).__name__
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
-            raise ValueError(f"{name}: 'betas' must be a pair (beta1, beta2), got {betas!r}.")
+            raise ValueError(f"{name}: 'betas' must be a pair (beta1, beta2), got {betas!r}. "
+                             "Use e.g. betas=(0.9, 0.999).")
         _unit(name, "betas[0]", betas[0])
         _unit(name, "betas[1]", betas[1])
         _positive(name, "eps", eps)
@@ -203,7 +227,8 @@ def clip_grad_norm(grads, max_norm):
         The total norm *before* clipping (useful to log).
     """
     if not isinstance(grads, dict):
-        raise TypeError(f"clip_grad_norm: 'grads' must be a dict name -> array, got {type(grads).__name__}.")
+        raise TypeError(f"clip_grad_norm: 'grads' must be a dict name -> array, got {type(grads).__name__}. "
+                        "Pass model.grads.")
     _positive("clip_grad_norm", "max_norm", max_norm)
     total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
     coef = max_norm / (total + 1e-6)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import shape_str
+
 __all__ = ["plot_decision_boundary", "plot_history"]
 
 
@@ -30,7 +32,8 @@ def plot_history(history, keys=None, ax=None, logy=False, title=None):
         keys = [k for k in records if k.endswith("loss")]
     missing = [k for k in keys if k not in records]
     if missing:
-        raise ValueError(f"plot_history: no records for {missing}; available: {sorted(records)}.")
+        raise ValueError(f"plot_history: no records for {missing}; available: {sorted(records)}. "
+                         "Pass keys from the available ones (validation curves need fit(..., validation=...)).")
     ax = _axes(ax)
     colours = {}
     for k in keys:
@@ -62,13 +65,21 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.25, 
     """
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"plot_decision_boundary: X must have shape (N, 2), got {X.shape}.")
+        raise ValueError(f"plot_decision_boundary: X must have shape (N, 2), got {shape_str(X.shape)}. "
+                         "The plot shows a plane: pass two features, e.g. X[:, :2].")
     y = np.asarray(y).reshape(-1)
+    if len(y) != len(X):
+        raise ValueError(f"plot_decision_boundary: y must hold one label per row of X, shape ({len(X)},), got "
+                         f"{len(y)} labels. Pass the labels of the same points as X.")
     ax = _axes(ax, figsize=(4.5, 4.5))
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     scores = np.asarray(predict(grid))
+    if scores.ndim not in (1, 2) or len(scores) != len(grid):
+        raise ValueError(f"plot_decision_boundary: predict must map an ({len(grid)}, 2) array of points to "
+                         f"({len(grid)}, K) or ({len(grid)},) scores, got shape {shape_str(scores.shape)}. "
+                         "Pass a function of the points, e.g. model.forward.")
     if scores.ndim == 2 and scores.shape[1] > 1:
         labels = scores.argmax(axis=1)
     else:

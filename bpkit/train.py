@@ -23,7 +23,8 @@ import math
 
 import numpy as np
 
-from .optim import clip_grad_norm
+from ._checks import shape_str
+from .optim import _positive, clip_grad_norm
 
 __all__ = ["Callback", "EarlyStopping", "GradientClipping", "History", "TrainingDiverged",
            "accuracy", "evaluate", "fit", "predict"]
@@ -107,9 +108,11 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="min", restore_best=True):
         if mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping: 'mode' must be 'min' or 'max', got {mode!r}.")
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping: 'patience' must be an int >= 1, got {patience!r}.")
+            raise ValueError(f"EarlyStopping: 'mode' must be 'min' or 'max', got {mode!r}. Use 'min' for a "
+                             "loss and 'max' for a metric such as accuracy.")
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+            raise ValueError(f"EarlyStopping: 'patience' must be an int >= 1, got {patience!r}. It counts "
+                             "epochs without improvement, e.g. patience=5.")
         self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
         self.mode, self.restore_best = mode, restore_best
 
@@ -151,6 +154,7 @@ class GradientClipping(Callback):
     """
 
     def __init__(self, max_norm):
+        _positive("GradientClipping", "max_norm", max_norm)
         self.max_norm = max_norm
         self.norms: list[float] = []
 
@@ -172,11 +176,16 @@ def accuracy(scores, y, threshold=0.0):
     scores, y = np.asarray(scores), np.asarray(y)
     if scores.ndim == 2 and scores.shape[1] > 1:
         if y.shape != (scores.shape[0],):
-            raise ValueError(f"accuracy: class scores of shape {scores.shape} need int labels of shape "
-                             f"({scores.shape[0]},), got {y.shape}.")
+            raise ValueError(f"accuracy: class scores of shape {shape_str(scores.shape)} need int labels of shape "
+                             f"({scores.shape[0]},), got {shape_str(y.shape)}."
+                             + (" For one-hot rows pass y.argmax(axis=1)." if y.shape == scores.shape else
+                                " Pass the labels of the same examples as the scores."))
         return float(np.mean(scores.argmax(axis=1) == y))
     if scores.shape != y.shape:
-        raise ValueError(f"accuracy: binary scores {scores.shape} and targets {y.shape} must have the same shape.")
+        hint = ("Reshape the targets with y.reshape(-1, 1)." if scores.ndim == 2 and y.shape == scores.shape[:1]
+                else "Pass the targets of the same examples as the scores.")
+        raise ValueError(f"accuracy: binary scores {shape_str(scores.shape)} and targets {shape_str(y.shape)} "
+                         f"must have the same shape. {hint}")
     return float(np.mean((scores > threshold) == (y > 0.5)))
 
 
@@ -220,25 +229,34 @@ def evaluate(model, loss_fn, X, y, batch_size=None, metrics=None):
 def _check_fit_args(model, loss_fn, optimizer, X, y, epochs, batch_size, rng, validation, metrics):
     for name in ("forward", "backward", "train", "eval"):
         if not callable(getattr(model, name, None)):
-            raise TypeError(f"fit: 'model' must follow the bpkit.nn.Module contract; it has no {name}().")
+            raise TypeError(f"fit: 'model' must follow the bpkit.nn.Module contract; it ({type(model).__name__}) "
+                            f"has no {name}(). Build it from bpkit.nn, e.g. nn.Sequential(nn.Linear(2, 4, rng=rng), "
+                            "nn.Tanh(), nn.Linear(4, 1, rng=rng)).")
     if not callable(loss_fn):
         raise TypeError(f"fit: 'loss_fn' must be a function (scores, y) -> (loss, dscores), "
-                        f"got {type(loss_fn).__name__}.")
+                        f"got {type(loss_fn).__name__}. Pass the function itself, e.g. "
+                        "loss_fn=losses.mse_loss, not its name or its result.")
+    if isinstance(optimizer, type):
+        raise TypeError(f"fit: 'optimizer' must be an optimizer instance, got the class {optimizer.__name__}. "
+                        f"Create one first, e.g. {optimizer.__name__}(lr=0.1).")
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"fit: 'optimizer' must have step(params, grads), got {type(optimizer).__name__}. "
                         "Pass an instance, e.g. SGD(lr=0.1), not the class.")
     if len(X) != len(y):
-        raise ValueError(f"fit: X has {len(X)} examples but y has {len(y)}; they must match.")
+        raise ValueError(f"fit: X has {len(X)} examples but y has {len(y)}; they must match. Pass one "
+                         "target per example, e.g. X_train with y_train (not y_val).")
     if len(X) == 0:
-        raise ValueError("fit: X is empty.")
-    for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"fit: '{name}' must be an int >= 1, got {v!r}.")
+        raise ValueError("fit: X is empty (0 examples); pass at least one example.")
+    for name, v, example in (("epochs", epochs, 100), ("batch_size", batch_size, 32)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"fit: '{name}' must be an int >= 1, got {v!r}. Pass a whole number, "
+                             f"e.g. {name}={example}.")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"fit: 'rng' must be a np.random.Generator (it shuffles the batches), got "
                         f"{type(rng).__name__}. Pass rng=np.random.default_rng(0).")
     if validation is not None and not (isinstance(validation, (tuple, list)) and len(validation) == 2):
-        raise ValueError("fit: 'validation' must be a pair (X_val, y_val) or None.")
+        raise ValueError(f"fit: 'validation' must be a pair (X_val, y_val) or None, got "
+                         f"{type(validation).__name__}. Pass e.g. validation=(split.X_val, split.y_val).")
     if metrics is not None and not (isinstance(metrics, dict) and all(callable(m) for m in metrics.values())):
         raise TypeError("fit: 'metrics' must be a dict name -> function(scores, y) -> float, "
                         "e.g. {'accuracy': accuracy}.")

@@ -48,6 +48,9 @@ def check_neuron(neuron):
                     "Add b inside: sigmoid(x.w + b), not sigmoid(x.w) + b."),
             Mistake("x * w is not summed: the weighted sum needs np.dot(x, w) (or (x * w).sum())",
                     lambda x, w, b: ops.sigmoid(x * w + b), "Sum the products x_j w_j over j."),
+            Mistake("the mean of x * w is taken instead of the sum",
+                    lambda x, w, b: float(ops.sigmoid(np.mean(x * w) + b)),
+                    "The weighted sum adds the D products x_j w_j; it does not average them: np.dot(x, w)."),
             Mistake("tanh is used instead of the sigmoid", lambda x, w, b: float(np.tanh(np.dot(x, w) + b)),
                     "The sigmoid is 1 / (1 + exp(-z))."),
         ],
@@ -61,7 +64,7 @@ def check_neuron(neuron):
 def check_dense_forward(dense_forward):
     """Exercise 1.2: ``dense_forward(X, W, b) -> Y`` with X (N, D), W (D, M), b (M,), Y (N, M)."""
     rng = _rng()
-    cases = [(np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.5, -0.5]))]
+    cases = [(np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.5, -0.25]))]
     cases += [(rng.standard_normal((n, d)), rng.standard_normal((d, m)), rng.standard_normal(m))
               for n, d, m in ((4, 3, 2), (5, 2, 6), (3, 4, 4))]
     return check_function(

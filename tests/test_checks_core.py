@@ -1,0 +1,409 @@
+"""bpkit.checks (the core) and bpkit.checks.ch01, called directly with Python functions.
+
+For every Chapter 1 check: the bpkit reference is "correct", a stub is "not attempted yet",
+a crash is an "error" that names the exception and the student's own line (never a bpkit
+path), the student's arrays are never changed, and typical mistakes get their specific
+diagnosis. ``test_exercises.py`` does the same through the notebooks; this file tests the
+machinery underneath without them.
+"""
+
+import copy
+import linecache
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import bpkit
+from bpkit import ops
+from bpkit.checks import CheckResult, Mistake, check_function, check_value, compare_arrays, ch01
+
+BPKIT_DIR = os.path.dirname(os.path.abspath(bpkit.__file__))
+
+XOR_WEIGHTS = {"W1": np.array([[10.0, 10.0], [10.0, 10.0]]), "b1": np.array([-5.0, -15.0]),
+               "W2": np.array([[10.0], [-10.0]]), "b2": np.array([-5.0])}
+
+
+# ----------------------------------------------------------------------------- reference answers
+
+def neuron(x, w, b):
+    return float(ops.sigmoid(np.dot(x, w) + b))
+
+
+def dense_forward(X, W, b):
+    return ops.linear_forward(X, W, b)[0]
+
+
+def stable_sigmoid(z):
+    return ops.sigmoid(z)
+
+
+#: check -> (correct answer, stub raising NotImplementedError, answer raising ZeroDivisionError)
+def _stub(*args):
+    raise NotImplementedError()
+
+
+def _crash_fn(*args):
+    return 1 / 0                                                   # the student's own line
+
+
+CHECKS = {
+    "neuron": (ch01.check_neuron, neuron),
+    "dense_forward": (ch01.check_dense_forward, dense_forward),
+    "sigmoid": (ch01.check_sigmoid, stable_sigmoid),
+    "mlp_forward": (ch01.check_mlp_forward, ch01.mlp_forward),
+    "forward_flops": (ch01.check_forward_flops, ch01.forward_flops),
+    "bias_through_point": (ch01.check_bias_through_point, lambda: -1.0),
+    "xor_weights": (ch01.check_xor_weights, lambda: copy.deepcopy(XOR_WEIGHTS)),
+}
+
+
+def _no_internal_paths(result):
+    """Everything the student can see: verdict, details and every hint."""
+    while result.next_hint() is not None:
+        pass
+    text = result.summary()
+    assert BPKIT_DIR not in text and "bpkit/" not in text and "site-packages" not in text, text
+    assert "Traceback" not in text and 'File "' not in text, text
+    return text
+
+
+def test_the_table_covers_every_check_in_ch01():
+    checks = {n[len("check_"):] for n in ch01.__all__ if n.startswith("check_")}
+    assert checks == set(CHECKS) == set(ch01.POINTS)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_reference_answer_is_correct_and_earns_the_points(name):
+    check, answer = CHECKS[name]
+    result = check(answer)
+    assert isinstance(result, CheckResult)
+    assert result.status == "correct" and result.passed, result.summary()
+    assert result.points == result.max_points == ch01.POINTS[name]
+    assert result.verdict.startswith("Exercise 1.") and f"({name}): correct - " in result.verdict
+    assert str(result) == repr(result) == result.verdict
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_stub_is_not_attempted(name):
+    check, _ = CHECKS[name]
+    result = check(_stub)
+    assert result.status == "not_attempted", result.summary()
+    assert ": not attempted yet - " in result.verdict
+    assert result.points == 0 and not result.passed
+
+
+@pytest.mark.parametrize("name", ["bias_through_point", "xor_weights"])
+@pytest.mark.parametrize("blank", [None, ...])
+def test_value_checks_left_blank_are_not_attempted(name, blank):
+    result = CHECKS[name][0](blank)
+    assert result.status == "not_attempted" and result.points == 0
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_crash_is_an_error_naming_the_exception_and_the_students_line(name):
+    check, _ = CHECKS[name]
+    result = check(_crash_fn)
+    assert result.status == "error", result.summary()
+    assert "your code raised ZeroDivisionError: division by zero" in result.message
+    assert "test_checks_core.py: return 1 / 0" in result.message          # the student's own line
+    assert result.points == 0
+    _no_internal_paths(result)
+
+
+def test_error_in_notebook_code_is_reported_as_your_code():
+    """Code run in a notebook has a pseudo file name; the check says "your code" and shows the line."""
+    filename = "<ipython-input-7-0123456789ab>"
+    src = "def dense_forward(X, W, b):\n    Y = X @ W\n    return Y + b[10]\n"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)   # as IPython does
+    try:
+        ns = {}
+        exec(compile(src, filename, "exec"), ns)
+        result = ch01.check_dense_forward(ns["dense_forward"])
+    finally:
+        del linecache.cache[filename]
+    assert result.status == "error"
+    assert "IndexError" in result.message
+    assert "(line 3 of your code: return Y + b[10])" in result.message
+    _no_internal_paths(result)
+
+
+def test_not_a_function_is_an_error_that_says_what_to_pass():
+    result = ch01.check_dense_forward(np.ones((2, 2)))             # the student called it and passed the result
+    assert result.status == "error"
+    assert "expected a function, got ndarray" in result.message and "without calling it" in result.message
+
+
+def test_a_check_never_raises_whatever_the_student_returns():
+    for answer in (lambda X, W, b: None, lambda X, W, b: "Y", lambda X, W, b: {"Y": 1}, lambda X, W, b: [[1, 2], 3]):
+        result = ch01.check_dense_forward(answer)
+        assert result.status == "incorrect", result.summary()
+        assert result.points == 0
+
+
+# ----------------------------------------------------------------------------- the student's arrays stay
+
+def test_check_never_changes_the_students_weights():
+    weights = copy.deepcopy(XOR_WEIGHTS)
+    ch01.check_xor_weights(weights)
+    ch01.check_xor_weights(lambda: weights)
+    for k, v in XOR_WEIGHTS.items():
+        np.testing.assert_array_equal(weights[k], v)
+        assert weights[k].dtype == v.dtype and weights[k].shape == v.shape
+
+
+def test_check_function_never_changes_the_students_cases_even_if_the_function_does():
+    X, W, b = np.arange(6.0).reshape(2, 3), np.ones((3, 2)), np.array([0.5, -0.5])
+    cases = [(X, W, b)]
+    saved = copy.deepcopy(cases)
+
+    def in_place(X, W, b):
+        X *= 2                                                      # mutates its (copied) input
+        return X @ W + b
+
+    result = check_function(in_place, dense_forward, cases, name="t")
+    assert result.status == "incorrect" and result.mistake == "mutates input"
+    assert "changed its input arrays in place" in result.message
+    for got, want in zip(cases[0], saved[0]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_mutating_sigmoid_is_told_so():
+    def sigmoid(z):
+        z *= -1
+        return 1 / (1 + np.exp(np.clip(z, -700, 700)))             # right value from a mutated z
+    result = ch01.check_sigmoid(sigmoid)
+    assert result.status == "incorrect" and result.mistake == "mutates input"
+
+
+def test_compare_arrays_does_not_touch_its_inputs():
+    got, exp = np.array([1.0, np.nan]), np.array([1.0, 2.0])
+    ok, details = compare_arrays(got, exp)
+    assert not ok and any("nan or inf" in d for d in details)
+    np.testing.assert_array_equal(exp, [1.0, 2.0])
+    assert np.isnan(got[1]) and got[0] == 1.0
+
+
+# ----------------------------------------------------------------------------- planted mistakes (ch01)
+
+def _diagnosis(result, label, first_hint):
+    assert result.status == "incorrect", result.summary()
+    assert result.points == 0
+    assert result.mistake == label and f"it looks like {label}." in result.message
+    assert result.hints[0] == first_hint
+    _no_internal_paths(result)
+
+
+def test_forgotten_bias_in_dense_forward():
+    _diagnosis(ch01.check_dense_forward(lambda X, W, b: X @ W), "the bias is missing",
+               "Add b: it broadcasts over the N rows.")
+
+
+def test_forgotten_bias_in_neuron():
+    _diagnosis(ch01.check_neuron(lambda x, w, b: float(ops.sigmoid(np.dot(x, w)))), "the bias is missing",
+               "The neuron adds b to the weighted sum before the activation.")
+
+
+def test_transposed_W_with_non_square_W_is_an_error_with_the_transpose_advice():
+    result = ch01.check_dense_forward(lambda X, W, b: X @ W.T + b)
+    assert result.status == "error" and "ValueError" in result.message and "matmul" in result.message
+    assert result.hints[0].startswith("The inner sizes of a matrix product must agree")
+    assert "a transpose is probably missing or one too many" in result.hints[0]
+    assert "test_checks_core.py: result = ch01.check_dense_forward(lambda X, W, b: X @ W.T + b)" in result.message
+    _no_internal_paths(result)
+
+
+def test_transposed_W_is_named_when_the_shapes_let_it_through():
+    """With square W, X @ W.T runs and gives wrong numbers: the mistake catalogue names it."""
+    def dense(X, W, b):
+        return (X @ W.T if W.shape[0] == W.shape[1] else X @ W) + b
+    _diagnosis(ch01.check_dense_forward(dense), "W is transposed (X @ W.T)",
+               "W has shape (D, M): X (N, D) @ W (D, M) gives (N, M) without a transpose.")
+
+
+def test_bias_summed_into_a_scalar():
+    _diagnosis(ch01.check_dense_forward(lambda X, W, b: X @ W + b.sum()), "the bias was summed into one number",
+               "Each output unit j has its own bias b[j]; add the vector b, not b.sum().")
+
+
+def test_products_not_summed_in_neuron():
+    _diagnosis(ch01.check_neuron(lambda x, w, b: ops.sigmoid(x * w + b)),
+               "x * w is not summed: the weighted sum needs np.dot(x, w) (or (x * w).sum())",
+               "Sum the products x_j w_j over j.")
+
+
+def test_mean_instead_of_sum_in_neuron():
+    result = ch01.check_neuron(lambda x, w, b: float(ops.sigmoid(np.mean(x * w) + b)))
+    assert result.status == "incorrect" and result.mistake is not None
+    assert "mean" in result.message and "sum" in result.message
+
+
+def test_wrong_sign_in_sigmoid():
+    _diagnosis(ch01.check_sigmoid(lambda z: 1 / (1 + np.exp(np.clip(z, -700, 700)))),
+               "this is 1 - sigmoid(z): the sign of z in exp is flipped", "sigmoid(z) = 1 / (1 + exp(-z)).")
+
+
+def test_wrong_sign_of_the_whole_result_is_diagnosed_generically():
+    result = ch01.check_dense_forward(lambda X, W, b: -(X @ W + b))
+    assert result.status == "incorrect" and result.mistake == "the sign is wrong"
+    assert result.message == "output: the sign is wrong."
+
+
+def test_naive_sigmoid_overflow_is_incorrect_with_the_stability_hint_and_no_warning():
+    def sigmoid(z):
+        return 1 / (1 + np.exp(-z))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                              # a leaked RuntimeWarning would fail here
+        result = ch01.check_sigmoid(sigmoid)
+    assert result.status == "incorrect" and result.mistake == "overflow"
+    assert result.message.startswith("np.exp overflowed for a large |z|")
+    assert "the naive formula is not stable" in result.message
+    assert "test_checks_core.py: return 1 / (1 + np.exp(-z))" in result.message
+    assert result.hints[0] == ("1 / (1 + np.exp(-z)) is right in exact arithmetic, but exp(-z) overflows "
+                               "for z = -1000.")
+    assert result.points == 0
+    _no_internal_paths(result)
+
+
+def test_missing_hidden_activation_in_mlp():
+    _diagnosis(ch01.check_mlp_forward(lambda X, p: ops.sigmoid((X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"])),
+               "the hidden activation is missing, so the network collapses to one linear map",
+               "Apply tanh to the hidden pre-activation X @ W1 + b1.")
+
+
+def test_flops_without_the_factor_two():
+    _diagnosis(ch01.check_forward_flops(lambda s, N: sum(N * d * m for d, m in zip(s[:-1], s[1:]))),
+               "you count multiply-adds (N D M per layer), not FLOPs (2 N D M)",
+               "Each multiply-add is two floating-point operations.")
+
+
+def test_bias_through_point_says_which_side_and_the_tolerance():
+    low, high = ch01.check_bias_through_point(-1.5), ch01.check_bias_through_point(-0.9)
+    assert low.status == high.status == "incorrect"
+    assert "-1.5 is too small" in low.message and "-0.9 is too large" in high.message
+    assert "tolerance +-0.025 (half the slider step of 0.05)" in high.message
+    assert ch01.check_bias_through_point(-1.02).status == "correct"
+
+
+def test_xor_weights_of_wrong_shape_or_an_or_gate():
+    bad = dict(XOR_WEIGHTS, W1=np.ones((1, 2)))
+    assert ch01.check_xor_weights(bad).message == "W1 must have shape (2, 2), got (1, 2)."
+    or_gate = dict(XOR_WEIGHTS, W2=np.array([[10.0], [10.0]]))
+    result = ch01.check_xor_weights(or_gate)
+    assert result.status == "incorrect" and "wrong or undecided on input(s) 11" in result.message
+    missing = ch01.check_xor_weights({k: v for k, v in XOR_WEIGHTS.items() if k != "W2"})
+    assert missing.status == "error" and "weights must be a dict with keys W1, b1, W2, b2" in missing.message
+
+
+# ----------------------------------------------------------------------------- the core: generic diagnoses
+
+def _mean_sq(X):
+    return np.mean(X ** 2, axis=0)
+
+
+@pytest.mark.parametrize("student, text", [
+    (lambda X: np.sum(X ** 2, axis=0), "N = 4 times the correct value: a sum where a mean over the batch is needed"),
+    (lambda X: np.mean(X ** 2, axis=0) / 4, "1/N = 1/4 of the correct value: a mean where a sum over the batch"),
+    (lambda X: 2 * np.mean(X ** 2, axis=0), "twice the correct value (an extra factor 2?)"),
+    (lambda X: 0.5 * np.mean(X ** 2, axis=0), "half the correct value"),
+    (lambda X: -np.mean(X ** 2, axis=0), "the sign is wrong"),
+    (lambda X: X ** 2 / 4, "the result is not summed over the batch (axis 0)"),
+])
+def test_generic_diagnoses(student, text):
+    X = np.arange(1.0, 13.0).reshape(4, 3)
+    result = check_function(student, _mean_sq, [(X,)], name="Exercise 0 (mean_sq)", hints=["h1", "h2"],
+                            batch_size_of=lambda X: X.shape[0])
+    assert result.status == "incorrect"
+    assert text in result.message and result.mistake.startswith(text[:20])
+    assert result.hints == ["h1", "h2"]
+
+
+def test_sum_versus_mean_needs_the_batch_size():
+    X = np.arange(1.0, 13.0).reshape(4, 3)
+    result = check_function(lambda X: np.sum(X ** 2, axis=0), _mean_sq, [(X,)], name="t")
+    assert result.status == "incorrect" and result.mistake is None
+    assert "first differing entry at (0,)" in result.message
+
+
+def test_broadcasting_trap_is_named():
+    y = np.arange(4.0)
+    result = check_function(lambda y: y.reshape(-1, 1) - y, lambda y: y - y, [(y,)], name="t")
+    assert result.status == "incorrect" and "broadcasting turned a (4,) result into (4, 4)" in result.message
+
+
+def test_mistakes_are_tried_in_order_and_their_hint_comes_first():
+    X = np.arange(6.0).reshape(2, 3)
+    broken = Mistake("never matches", lambda X: 1 / 0, "unused")      # a failing make() is skipped
+    first = Mistake("doubled", lambda X: 2 * X, "Remove the factor 2.")
+    second = Mistake("doubled again", lambda X: 2 * X, "not shown")
+    result = check_function(lambda X: 2 * X, lambda X: X, [(X,)], name="t", hints=["general"],
+                            mistakes=[broken, first, second])
+    assert result.mistake == "doubled" and result.hints == ["Remove the factor 2.", "general"]
+
+
+def test_tuple_outputs_are_named_and_counted():
+    def ref(x):
+        return x, 2 * x, 3 * x
+    x = np.ones(3)
+    wrong_count = check_function(lambda x: (x, 2 * x), ref, [(x,)], name="t", output_names=("dx", "dW", "db"))
+    assert wrong_count.status == "incorrect"
+    assert wrong_count.message == "return 3 values (dx, dW, db) as a tuple; got tuple of length 2."
+    wrong_db = check_function(lambda x: (x, 2 * x, 4 * x), ref, [(x,)], name="t", output_names=("dx", "dW", "db"))
+    assert wrong_db.status == "incorrect" and wrong_db.message.startswith("db: ")
+
+
+def test_later_cases_are_checked_too():
+    cases = [(np.ones(2),), (np.array([1.0, -1.0]),)]
+    result = check_function(lambda z: np.abs(z), lambda z: z, cases, name="t")
+    assert result.status == "incorrect" and "test case 2 of 2" in result.details
+
+
+def test_correct_function_gets_all_points_and_no_mistake():
+    result = check_function(lambda X: X + 0, lambda X: X, [(np.ones(2),)] * 3, name="t", points=2.5)
+    assert result.status == "correct" and result.points == result.max_points == 2.5 and result.mistake is None
+    assert result.message == "all 3 test cases match the reference."
+
+
+# ----------------------------------------------------------------------------- check_value and CheckResult
+
+def test_check_value():
+    kw = dict(expected=1.0, name="v", tol=0.25, why="the slider step", unit=" m")
+    assert check_value(1.25, **kw).status == "correct"                    # the tolerance is inclusive
+    assert check_value(0.75, **kw).status == "correct"
+    too_big = check_value(1.5, **kw)
+    assert too_big.status == "incorrect" and too_big.message.startswith("1.5 m is too large")
+    assert "tolerance +-0.25 m (the slider step)" in too_big.message
+    assert check_value(0.5, **kw).message.startswith("0.5 m is too small")
+    assert "exact value" not in too_big.summary()
+    assert "exact value 1" in check_value(1.0, reveal=True, **kw).summary()
+    err = check_value("one", **kw)
+    assert err.status == "error" and "expected a number, got str 'one'" in err.message
+    assert check_value(None, **kw).status == "not_attempted"
+
+
+def test_check_result_hints_are_revealed_one_at_a_time():
+    r = CheckResult("Exercise 9 (x)", "incorrect", "nope.", hints=["a", "b"], details=["d1"], max_points=2)
+    assert r.verdict == "Exercise 9 (x): incorrect - nope."
+    assert "hint 1" not in r.summary() and "points: 0/2" in r.summary() and "  d1" in r.summary()
+    assert r.next_hint() == "a" and "hint 1: a" in r.summary() and "hint 2" not in r.summary()
+    assert r.next_hint() == "b" and r.next_hint() is None
+    assert r.hints_shown == 2
+
+
+def test_check_result_rejects_an_unknown_status():
+    with pytest.raises(ValueError, match="unknown status 'passed'"):
+        CheckResult("x", "passed", "m")
+
+
+def test_check_result_text_and_widget():
+    pytest.importorskip("ipywidgets")
+    r = CheckResult("Exercise 9 (x)", "incorrect", "nope.", hints=["first", "second"], details=["d"])
+    bundle = r._repr_mimebundle_()
+    assert bundle["text/plain"] == r.verdict                    # what nbval compares
+    box = r.widget()
+    assert box is r.widget()                                    # built once
+    r._button.click()
+    assert r.hints_shown == 1 and "first" in r._hint_box.value and "second" not in r._hint_box.value
+    r._button.click()
+    assert r._button.disabled and "second" in r._hint_box.value
