@@ -4,7 +4,7 @@
 first argument (predictions or logits), with its shape and float dtype. Reductions match
 PyTorch's defaults, so numbers carry over when you move on:
 
-* ``mse_loss``, ``weighted_mse_loss``, ``huber_loss``, ``bce_with_logits_loss``: mean over
+* ``mse_loss``, ``mae_loss``, ``weighted_mse_loss``, ``huber_loss``, ``bce_with_logits_loss``: mean over
   **all elements** (``reduction='mean'`` in ``torch.nn.functional``).
 * ``softmax_cross_entropy_loss``: mean over the **batch** of N examples.
 
@@ -20,7 +20,7 @@ from ._checks import as_float_array, check_ndim, check_same_dtype, shape_str
 from .ops import logsumexp, sigmoid, softmax
 
 __all__ = [
-    "mse_loss", "weighted_mse_loss", "huber_loss",
+    "mse_loss", "mae_loss", "weighted_mse_loss", "huber_loss",
     "bce_with_logits_loss", "softmax_cross_entropy_loss",
 ]
 
@@ -64,6 +64,27 @@ def mse_loss(pred, target):
     pred, target = _pred_target("mse_loss", pred, target)
     diff = pred - target
     return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+
+
+def mae_loss(pred, target):
+    r"""Mean absolute error $L = \frac{1}{n}\sum |\hat y - y|$ over all $n$ elements.
+
+    $|r|$ has no derivative at $r = 0$; like ``torch.nn.functional.l1_loss`` we use the
+    subgradient 0 there, so the gradient is $\mathrm{sign}(\hat y - y)/n$.
+
+    Parameters
+    ----------
+    pred, target : ndarray, same shape, e.g. (N, M)
+
+    Returns
+    -------
+    loss : float
+    dpred : ndarray, shape of ``pred``
+        $\mathrm{sign}(\hat y - y)/n$: every element pulls with the same force $1/n$.
+    """
+    pred, target = _pred_target("mae_loss", pred, target)
+    diff = pred - target
+    return float(np.mean(np.abs(diff))), (np.sign(diff) / diff.size).astype(pred.dtype, copy=False)
 
 
 def weighted_mse_loss(pred, target, weights):

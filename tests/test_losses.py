@@ -185,3 +185,44 @@ def test_same_numbers_as_pytorch(rng):
         out.backward()
         assert loss == pytest.approx(out.item(), rel=1e-12)
         np.testing.assert_allclose(grad, S.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+# ----------------------------------------------------------------------------- mae_loss
+
+@given(N=dims, M=dims, seed=seeds)
+def test_mae_value_and_gradient_away_from_ties(N, M, seed):
+    rng = np.random.default_rng(seed)
+    target = random_array(rng, (N, M))
+    pred = target + random_array(rng, (N, M), away_from_zero=0.1)   # |pred - target| >= 0.1: no kink within h
+    loss, dpred = losses.mae_loss(pred, target)
+    assert loss == pytest.approx(sum(abs(p - t) for p, t in zip(pred.ravel(), target.ravel())) / (N * M))
+    assert _gradcheck(losses.mae_loss, pred, target) < TOL
+    np.testing.assert_array_equal(np.abs(dpred), np.full((N, M), 1.0 / (N * M)))
+
+
+def test_mae_subgradient_is_zero_at_ties_and_dtype_is_kept():
+    pred = np.array([[1.0, 2.0], [3.0, -1.0]], dtype=np.float32)
+    target = np.array([[1.0, 0.0], [3.0, 0.0]], dtype=np.float32)
+    loss, dpred = losses.mae_loss(pred, target)
+    assert loss == pytest.approx(0.75)
+    np.testing.assert_array_equal(dpred, np.array([[0.0, 0.25], [0.0, -0.25]], dtype=np.float32))
+    assert dpred.dtype == np.float32
+
+
+def test_mae_rejects_the_column_minus_vector_trap():
+    with pytest.raises(ValueError, match=r"mae_loss: 'pred' and 'target' must have the same shape.*reshape\(-1, 1\)"):
+        losses.mae_loss(np.zeros((4, 1)), np.zeros(4))
+
+
+def test_mae_same_numbers_as_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    s = random_array(rng, (6, 4), 3.0)
+    t = rng.uniform(0, 1, (6, 4))
+    s[0, 0] = t[0, 0]                                    # one tie: both use the subgradient 0
+    loss, grad = losses.mae_loss(s, t)
+    S = torch.tensor(s, requires_grad=True)
+    out = torch.nn.functional.l1_loss(S, torch.tensor(t))
+    out.backward()
+    assert loss == pytest.approx(out.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, S.grad.numpy(), rtol=1e-12, atol=0)
+    assert grad[0, 0] == 0.0

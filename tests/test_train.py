@@ -26,7 +26,7 @@ def test_xor_reaches_100_percent_with_a_2_4_1_network():
 
 
 @pytest.mark.slow
-def test_digits_mlp_reaches_96_percent_in_under_20_seconds():
+def test_digits_mlp_reaches_96_percent_in_seconds():
     start = time.perf_counter()
     split = data.digits()
     rng = np.random.default_rng(0)
@@ -40,7 +40,7 @@ def test_digits_mlp_reaches_96_percent_in_under_20_seconds():
     elapsed = time.perf_counter() - start
     assert test["accuracy"] >= 0.96, f"test accuracy {test['accuracy']:.4f}"
     assert hist["val_accuracy"][-1] >= 0.94
-    assert elapsed < 20, f"took {elapsed:.1f} s"
+    assert elapsed < 60, f"took {elapsed:.1f} s (about 3 s on an idle 2-core machine)"
 
 
 def test_same_seed_same_history():

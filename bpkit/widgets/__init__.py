@@ -21,5 +21,6 @@ ipywidgets and matplotlib are imported when a widget is created, not when bpkit 
 
 from ._base import Widget
 from .forward import ACTIVATIONS, NetworkPlayground, NeuronExplorer
+from .losses import LOSSES, LossExplorer, fit_constant
 
-__all__ = ["ACTIVATIONS", "NetworkPlayground", "NeuronExplorer", "Widget"]
+__all__ = ["ACTIVATIONS", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "Widget", "fit_constant"]
