@@ -3,6 +3,7 @@
 Vectorized NumPy layers with forward and backward passes, losses, optimizers, gradient
 checking, data and a training loop. Modules:
 
+* :mod:`bpkit.autograd`: a scalar reverse-mode engine, ``Value``, and ``draw_graph``
 * :mod:`bpkit.ops`: forward/backward function pairs (``linear_forward``/``linear_backward``, activations, softmax)
 * :mod:`bpkit.losses`: losses returning ``(loss, dscores)``
 * :mod:`bpkit.nn`: ``Module``, ``Linear``, activations, ``Sequential``
@@ -12,13 +13,15 @@ checking, data and a training loop. Modules:
 * :mod:`bpkit.train`: ``fit``, ``evaluate``, callbacks
 * :mod:`bpkit.data`: ``xor``, ``spirals``, ``moons``, ``digits`` (all offline)
 * :mod:`bpkit.plot`: training curves and decision boundaries (imports matplotlib on use)
+* :mod:`bpkit.widgets`, :mod:`bpkit.checks`, :mod:`bpkit.course`: the course's widgets, exercise
+  checks and tools (imported on their own)
 
 Importing bpkit prints nothing, touches no network and leaves NumPy's global random
 state alone.
 """
 
-from . import data, gradcheck, init, losses, nn, ops, optim, train
+from . import autograd, data, gradcheck, init, losses, nn, ops, optim, train
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "gradcheck", "init", "losses", "nn", "ops", "optim", "train", "__version__"]
+__all__ = ["autograd", "data", "gradcheck", "init", "losses", "nn", "ops", "optim", "train", "__version__"]

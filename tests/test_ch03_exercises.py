@@ -1,0 +1,162 @@
+"""Chapter 3 exercises: the reference solutions pass, and a planted mistake per exercise gets its diagnosis."""
+
+import pytest
+
+from _notebooks import ROOT, _cells, _gid, _src, run_exercise
+
+NB = "03_chain_rule.ipynb"
+
+
+def test_the_reference_solutions_pass_in_process():
+    cells = _cells(ROOT / "solutions" / NB)
+    solutions = [c for c in cells if c["metadata"].get("nbgrader", {}).get("solution")]
+    assert len(solutions) == 8
+    for c in solutions:
+        result = run_exercise(NB, _gid(c), _src(c))
+        assert result.status == "correct", result.summary()
+        assert result.points == result.max_points > 0
+
+
+def test_points_in_the_notebook_match_the_checks():
+    from bpkit.checks.ch03 import POINTS
+    cells = _cells(ROOT / "solutions" / NB)
+    graded = {_gid(c): c["metadata"]["nbgrader"]["points"] for c in cells
+              if c["metadata"].get("nbgrader", {}).get("grade")}
+    assert sum(graded.values()) == sum(POINTS.values()) == 13
+    for gid, pts in graded.items():
+        key = gid.split("_", 2)[2].removesuffix("_check")
+        assert POINTS[key] == pts, gid
+
+
+SIG = "sig = lambda z: 1 / (1 + np.exp(-z))\n"
+
+GRADS_121 = '''def grads_121(x, y, p):
+    sig = lambda z: 1 / (1 + math.exp(-z))
+    z1, z2 = p["w11"] * x + p["b1"], p["w12"] * x + p["b2"]
+    h1, h2 = sig(z1), sig(z2)
+    z3 = p["w21"] * h1 + p["w22"] * h2 + p["b3"]
+    o = sig(z3)
+    d_o = {ERR} * {DO}
+    d1, d2 = {D1}, {D2}
+    return {{"w11": d1 * x, "w12": d2 * x, "b1": d1, "b2": d2, "w21": d_o * h1, "w22": d_o * h2, "b3": d_o}}
+'''
+
+
+def g121(err="(o - y)", do="o * (1 - o)", d1="d_o * p['w21'] * h1 * (1 - h1)", d2="d_o * p['w22'] * h2 * (1 - h2)"):
+    return GRADS_121.format(ERR=err, DO=do, D1=d1, D2=d2)
+
+
+NUMGRAD = '''def numerical_gradient(f, x, h=1e-5):
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+{BODY}
+    return g
+'''
+
+PLANTED = [
+    # (exercise, wrong answer, expected status, words the verdict or first hint must contain)
+    ("ex3_1_composite", SIG + "def composite(x):\n    f = sig(x**2 - 1)\n    return f, f * (1 - f)",
+     "incorrect", "the factor 2x from the inner function x**2 - 1 is missing"),
+    ("ex3_1_composite", SIG + "def composite(x):\n    u = x**2 - 1\n    return sig(u), u * (1 - u) * 2 * x",
+     "incorrect", "applied to the pre-activation u = x**2 - 1"),
+    ("ex3_1_composite", SIG + "def composite(x):\n    f = sig(x**2 - 1)\n    return f, sig(f) * (1 - sig(f)) * 2 * x",
+     "incorrect", "applied to the activation"),
+    ("ex3_1_composite", SIG + "def composite(x):\n    f = sig(x**2 - 1)\n    return f, -f * (1 - f) * 2 * x",
+     "incorrect", "the sign is wrong"),
+    ("ex3_1_composite", "def composite(x):\n    return x",
+     "incorrect", "return 2 values (f, dfdx) as a tuple"),
+    ("ex3_2_tanh_op", "def tanh_op(v):\n    return Value(math.tanh(v.data))",
+     "incorrect", "the gradient of v stays 0"),
+    ("ex3_2_tanh_op", "def tanh_op(v):\n    return Value(math.tanh(v.data), (v,), 'tanh', (1 - v.data ** 2,))",
+     "incorrect", "uses the input x instead of the output t = tanh(x)"),
+    ("ex3_2_tanh_op", "def tanh_op(v):\n    t = math.tanh(v.data)\n    return Value(t, (v,), 'tanh', (1 - math.tanh(t) ** 2,))",
+     "incorrect", "tanh is applied twice"),
+    ("ex3_2_tanh_op", "def tanh_op(v):\n    t = math.tanh(v.data)\n    return Value(t, (v,), 'tanh', (t * t - 1,))",
+     "incorrect", "the sign is wrong"),
+    ("ex3_2_tanh_op", "def tanh_op(v):\n    return math.tanh(v.data)",
+     "error", "tanh_op must return a Value, got float"),
+    ("ex3_3_grads_121", g121(d1="d_o", d2="d_o"),
+     "incorrect", "dE/dw11 is missing the factor w21 * h1 * (1 - h1)"),
+    ("ex3_3_grads_121", g121(do="z3 * (1 - z3)", d1="d_o * p['w21'] * z1 * (1 - z1)",
+                             d2="d_o * p['w22'] * z2 * (1 - z2)"),
+     "incorrect", "applied to the pre-activations"),
+    ("ex3_3_grads_121", g121(do="sig(o) * (1 - sig(o))", d1="d_o * p['w21'] * sig(h1) * (1 - sig(h1))",
+                             d2="d_o * p['w22'] * sig(h2) * (1 - sig(h2))"),
+     "incorrect", "sigmoid(o) * (1 - sigmoid(o)) instead of o * (1 - o)"),
+    ("ex3_3_grads_121", g121(err="(y - o)"), "incorrect", "the sign is wrong: dE/do = o - y"),
+    ("ex3_3_grads_121", g121(err="2 * (o - y)"), "incorrect", "twice too large"),
+    ("ex3_3_grads_121", "def grads_121(x, y, p):\n    return {'w11': 0.0}",
+     "incorrect", "return a dict with the seven keys"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
+     "    return dout @ W.T, dout.T @ x, dout.sum(axis=0)", "incorrect", "dW is transposed"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
+     "    return dout @ W.T, x.T @ dout, dout", "incorrect", "db is not summed over the batch"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
+     "    return dout @ W.T, x.T @ dout, dout.mean(axis=0)", "incorrect", "db is the mean over the batch, not the sum"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
+     "    return dout @ W.T, x.T @ dout / len(x), dout.sum(axis=0)", "incorrect", "dW is divided by the batch size"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
+     "    return -dout @ W.T, -x.T @ dout, -dout.sum(axis=0)", "incorrect", "the signs are wrong"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
+     "    return dout @ W, x.T @ dout, dout.sum(axis=0)", "error", "inner sizes of a matrix product"),
+    ("ex3_5_sigmoid_backward", SIG + "def sigmoid_backward(dout, cache):\n    return dout * sig(cache) * (1 - sig(cache))",
+     "incorrect", "the sigmoid is applied to the cache again"),
+    ("ex3_5_sigmoid_backward", "def sigmoid_backward(dout, cache):\n    return cache * (1 - cache)",
+     "incorrect", "the upstream gradient dout is missing"),
+    ("ex3_5_sigmoid_backward", "def sigmoid_backward(dout, cache):\n    return -dout * cache * (1 - cache)",
+     "incorrect", "the sign is wrong"),
+    ("ex3_6_numerical_gradient", NUMGRAD.format(BODY="        xp = x.copy()\n        xp[i] += h\n"
+                                                     "        g[i] = (f(xp) - f(x)) / h"),
+     "incorrect", "one-sided (forward) difference"),
+    ("ex3_6_numerical_gradient", NUMGRAD.format(BODY="        xp, xm = x.copy(), x.copy()\n        xp[i] += h\n"
+                                                     "        xm[i] -= h\n        g[i] = (f(xp) - f(xm)) / h"),
+     "incorrect", "divided by h instead of 2h"),
+    ("ex3_6_numerical_gradient", NUMGRAD.format(BODY="        x[i] += h\n        fp = f(x)\n        x[i] -= 2 * h\n"
+                                                     "        fm = f(x)\n        g[i] = (fp - fm) / (2 * h)"),
+     "incorrect", "changed its input arrays in place"),
+    ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    stepper.goto_edge('a', 'z')\n"
+     "    return stepper.upstream, stepper.product, stepper.product", "incorrect",
+     "you handed in the product as the local derivative"),
+    ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    stepper.goto_edge('a', 'z')\n"
+     "    return stepper.local, stepper.upstream, stepper.product", "incorrect", "upstream and local are swapped"),
+    ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    stepper.goto_edge('a', 'z')\n    a = stepper.value_of('a')\n"
+     "    s = 1 / (1 + math.exp(-a))\n    return stepper.upstream, s * (1 - s), stepper.upstream * s * (1 - s)",
+     "incorrect", "the sigmoid derivative of the activation"),
+    ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    stepper.goto_edge('a', 'z')\n"
+     "    return stepper.upstream / 2, stepper.local, stepper.product / 2", "incorrect", "misses the factor 2"),
+    ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    return stepper.upstream, stepper.local, stepper.product",
+     "error", "expected a tuple of 3 numbers, got tuple (None, None, None)"),
+    ("ex3_8_x_accumulation", "def x_accumulation():\n    net.goto_edge('w12*x', 'x')\n    c1 = net.product\n"
+     "    net.goto_edge('w11*x', 'x')\n    return c1, net.product, net.product",
+     "incorrect", "the total is one contribution only: gradients accumulate (+=)"),
+    ("ex3_8_x_accumulation", "def x_accumulation():\n    net.step = net.n_steps\n"
+     "    return net.grad_of('w11'), net.grad_of('w12'), net.grad_of('x')",
+     "incorrect", "you handed in gradients of the weights"),
+]
+
+
+@pytest.mark.parametrize("grade_id, answer, status, words", PLANTED, ids=[f"{p[0]}-{i}" for i, p in enumerate(PLANTED)])
+def test_planted_mistake_gets_the_intended_feedback(grade_id, answer, status, words):
+    result = run_exercise(NB, grade_id, answer)
+    assert result.status == status, result.summary()
+    assert result.points == 0
+    text = result.message + " " + (result.hints[0] if result.hints else "")
+    assert words in text, result.summary()
+    assert result.hints, "a failing check must offer hints"
+    assert "site-packages" not in result.summary() and "bpkit/" not in result.summary()
+
+
+def test_every_exercise_has_a_planted_mistake():
+    cells = _cells(ROOT / "solutions" / NB)
+    exercises = {_gid(c) for c in cells if c["metadata"].get("nbgrader", {}).get("solution")}
+    assert exercises == {p[0] for p in PLANTED}
+
+
+@pytest.mark.parametrize("grade_id, stub", [
+    ("ex3_3_grads_121", "def grads_121(x, y, p):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+    ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+    ("ex3_2_tanh_op", "def tanh_op(v):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
+])
+def test_unsolved_stub_is_not_attempted(grade_id, stub):
+    result = run_exercise(NB, grade_id, stub)
+    assert result.status == "not_attempted" and "not attempted yet" in str(result)
