@@ -9,6 +9,7 @@ checking, data and a training loop. Modules:
 * :mod:`bpkit.nn`: ``Module``, ``Linear``, activations, ``Sequential``
 * :mod:`bpkit.init`: weight initializers (He, Xavier, LeCun)
 * :mod:`bpkit.optim`: ``SGD``, ``RMSprop``, ``Adam``, ``AdamW``, ``clip_grad_norm``
+* :mod:`bpkit.schedules`: learning-rate schedules (step, cosine, warm-up)
 * :mod:`bpkit.gradcheck`: centred finite differences, ``rel_error``, ``check_gradients``
 * :mod:`bpkit.train`: ``fit``, ``evaluate``, callbacks
 * :mod:`bpkit.data`: ``xor``, ``spirals``, ``moons``, ``digits`` (all offline)
@@ -20,8 +21,8 @@ Importing bpkit prints nothing, touches no network and leaves NumPy's global ran
 state alone.
 """
 
-from . import autograd, data, gradcheck, init, losses, nn, ops, optim, train
+from . import autograd, data, gradcheck, init, losses, nn, ops, optim, schedules, train
 
 __version__ = "0.1.0"
 
-__all__ = ["autograd", "data", "gradcheck", "init", "losses", "nn", "ops", "optim", "train", "__version__"]
+__all__ = ["autograd", "data", "gradcheck", "init", "losses", "nn", "ops", "optim", "schedules", "train", "__version__"]

@@ -149,3 +149,45 @@ def test_same_trajectory_as_pytorch(name, kwargs):
         tp.grad = torch.tensor(g)
         theirs.step()
         np.testing.assert_allclose(p["w"], tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_clip_grad_norm_same_as_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    for scale in (0.1, 10.0):                                       # below and above the bound
+        arrays = [rng.standard_normal((3, 2)) * scale, rng.standard_normal(4) * scale]
+        ours = {str(i): a.copy() for i, a in enumerate(arrays)}
+        total = optim.clip_grad_norm(ours, max_norm=1.5)
+        ts = [torch.zeros(a.shape, dtype=torch.float64, requires_grad=True) for a in arrays]
+        for t, a in zip(ts, arrays):
+            t.grad = torch.tensor(a.copy())
+        their_total = torch.nn.utils.clip_grad_norm_(ts, max_norm=1.5)
+        assert total == pytest.approx(float(their_total), rel=1e-12)
+        for i, t in enumerate(ts):
+            np.testing.assert_allclose(ours[str(i)], t.grad.numpy(), rtol=1e-12)
+
+
+def test_momentum_keeps_lr_outside_the_velocity_like_pytorch_when_lr_changes():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    theta0 = rng.standard_normal(3)
+    ours, p = optim.SGD(lr=0.1, momentum=0.9), {"w": theta0.copy()}
+    tp = torch.tensor(theta0.copy(), requires_grad=True)
+    theirs = torch.optim.SGD([tp], lr=0.1, momentum=0.9)
+    for k, lr in enumerate([0.1, 0.1, 0.01, 0.5]):                  # a schedule changes lr between steps
+        ours.lr = lr
+        for group in theirs.param_groups:
+            group["lr"] = lr
+        g = rng.standard_normal(3)
+        ours.step(p, {"w": g})
+        tp.grad = torch.tensor(g)
+        theirs.step()
+        np.testing.assert_allclose(p["w"], tp.detach().numpy(), rtol=1e-12, err_msg=f"step {k}")
+    # the other convention (lr inside the velocity) would give different numbers after the change
+    v, q = np.zeros(3), theta0.copy()
+    rng = np.random.default_rng(5)
+    rng.standard_normal(3)
+    for lr in [0.1, 0.1, 0.01, 0.5]:
+        v = 0.9 * v - lr * rng.standard_normal(3)
+        q = q + v
+    assert not np.allclose(q, p["w"])
