@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["INITIALIZERS", "get_initializer", "he_normal", "he_uniform", "lecun_normal",
-           "xavier_normal", "xavier_uniform", "zeros"]
+           "scaled", "xavier_normal", "xavier_uniform", "zeros"]
 
 
 def _check_rng(rng, func):
@@ -100,3 +100,27 @@ def get_initializer(init, owner="get_initializer"):
         return INITIALIZERS[init]
     raise ValueError(f"{owner}: unknown init {init!r}. Use one of {sorted(INITIALIZERS)} or a "
                      "callable init(rng, fan_in, fan_out, dtype) -> array of shape (fan_in, fan_out).")
+
+
+def scaled(init, gain):
+    r"""An initializer drawing ``gain`` times the weights of ``init``: std multiplied by ``gain``.
+
+    ``scaled("lecun", 2 ** 0.5)`` draws $\mathcal N(0, 2/D)$, He's rule. Useful to explore
+    how the scale of the initial weights changes the statistics of a deep network.
+
+    Parameters
+    ----------
+    init : str or callable, as accepted by :func:`get_initializer`.
+    gain : float > 0
+    """
+    base = get_initializer(init, "scaled")
+    if isinstance(gain, (bool, np.bool_)) or not isinstance(gain, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(gain) or gain <= 0:
+        raise ValueError(f"scaled: 'gain' must be a finite number > 0, got {gain!r}.")
+    name = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+
+    def init_fn(rng, fan_in, fan_out, dtype=np.float64):
+        return (base(rng, fan_in, fan_out, dtype) * gain).astype(dtype, copy=False)
+
+    init_fn.__name__ = f"{name}*{float(gain):g}"
+    return init_fn

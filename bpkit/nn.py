@@ -24,7 +24,7 @@ from . import ops
 from ._checks import as_float_array, shape_str
 from .init import get_initializer
 
-__all__ = ["LeakyReLU", "Linear", "Module", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+__all__ = ["GELU", "LeakyReLU", "Linear", "Module", "ReLU", "Sequential", "Sigmoid", "Tanh"]
 
 
 class Module:
@@ -144,7 +144,8 @@ class Linear(Module):
         return self._params.get("b")
 
     def forward(self, x):
-        x = as_float_array(x, repr(self), "x", dtype=self.dtype)
+        if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):   # repr(self) only when needed
+            x = as_float_array(x, repr(self), "x", dtype=self.dtype)
         if x.ndim != 2 or x.shape[1] != self.D:
             raise ValueError(f"{self!r}.forward: x must have shape (N, {self.D}), got "
                              f"{shape_str(x.shape)}." + (" For one example use x.reshape(1, -1)."
@@ -267,3 +268,20 @@ class Sequential(Module):
     def __repr__(self):
         lines = [f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers)]
         return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+class GELU(_Elementwise):
+    r"""$x\,\Phi(x)$ element-wise (:func:`bpkit.ops.gelu_forward`); ``approximate="tanh"`` for the tanh form."""
+    _backward = staticmethod(ops.gelu_backward)
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        ops.gelu_forward(np.zeros(1), approximate)        # validates approximate once, here
+        self.approximate = approximate
+
+    def forward(self, x):
+        out, self._cache = ops.gelu_forward(x, self.approximate)
+        return out
+
+    def extra_repr(self):
+        return "" if self.approximate == "none" else f"approximate={self.approximate!r}"

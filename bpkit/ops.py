@@ -15,6 +15,8 @@ modify their inputs, and they keep the float dtype they are given: float32 in, f
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._checks import as_float_array, check_ndim, check_same_dtype, check_shape, shape_str
@@ -27,6 +29,7 @@ __all__ = [
     "leaky_relu_forward", "leaky_relu_backward",
     "softmax", "log_softmax", "softmax_forward", "softmax_backward",
     "logsumexp",
+    "gelu_forward", "gelu_backward",
 ]
 
 
@@ -153,10 +156,21 @@ def relu_forward(z):
 
 
 def relu_backward(dout, cache):
-    r"""$dz = dout \odot [z > 0]$. At $z = 0$ we use the subgradient 0, as PyTorch does."""
+    r"""$dz = dout \odot [z > 0]$. At $z = 0$ we use the subgradient 0, as PyTorch does.
+
+    The product with the 0/1 mask has no data-dependent branch, so it runs several times
+    faster than ``np.where(out > 0, dout, 0)`` on the random masks of a real network, and
+    gives the same array: adding ``0.0`` turns the ``-0.0`` of a negative ``dout`` times 0
+    into ``0.0``, and a ``dout`` holding inf or NaN (where ``inf * 0`` would be NaN) takes
+    the ``np.where`` path, so inactive units always get exactly 0.
+    """
     out = cache
     dout = _elementwise_dout(dout, out, "relu_backward")
-    return np.where(out > 0, dout, 0).astype(dout.dtype, copy=False)
+    if not np.isfinite(dout).all():
+        return np.where(out > 0, dout, 0).astype(dout.dtype, copy=False)
+    dz = np.multiply(dout, out > 0, out=np.empty_like(dout))
+    dz += 0.0
+    return dz
 
 
 def leaky_relu_forward(z, alpha=0.01):
@@ -232,3 +246,56 @@ def softmax_backward(dout, cache):
     s, axis = cache
     dout = _elementwise_dout(dout, s, "softmax_backward")
     return s * (dout - np.sum(dout * s, axis=axis, keepdims=True))
+
+
+# --------------------------------------------------------------------------- GELU
+
+#: ``math.erf`` applied element-wise. NumPy has no erf and scipy is not a dependency; the
+#: standard library's is exact to double precision, at about 0.3 microseconds per element
+#: (some 20 times slower than ``np.tanh``): fast enough for the networks of the course,
+#: and forward and backward then share one exact $\Phi$, so gradient checks agree to ~1e-10.
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu_forward(z, approximate="none"):
+    r"""GELU $z\,\Phi(z) = \tfrac12 z\,(1 + \mathrm{erf}(z/\sqrt2))$ element-wise; any shape.
+
+    Parameters
+    ----------
+    z : ndarray, any shape
+    approximate : ``"none"`` (default, the exact erf form, as PyTorch's default) or ``"tanh"``
+        for $\tfrac12 z\,(1 + \tanh(\sqrt{2/\pi}\,(z + 0.044715 z^3)))$.
+
+    Returns
+    -------
+    out : ndarray, the shape and dtype of ``z``
+    cache : tuple
+        ``(z, p, approximate)`` with ``p`` = $\Phi(z)$ (exact) or the tanh term (approximate).
+    """
+    z = as_float_array(z, "gelu_forward", "z")
+    if approximate == "none":
+        p = (0.5 * (1.0 + _erf(z / math.sqrt(2.0)))).astype(z.dtype, copy=False)    # Phi(z)
+    elif approximate == "tanh":
+        zc = np.clip(z, -100, 100)          # tanh is exactly +-1 there; avoids z**3 overflow in float32
+        p = np.tanh(_SQRT_2_OVER_PI * (zc + 0.044715 * zc ** 3)).astype(z.dtype, copy=False)
+    else:
+        raise ValueError(f"gelu_forward: 'approximate' must be 'none' or 'tanh', got {approximate!r}.")
+    out = z * p if approximate == "none" else 0.5 * z * (1 + p)
+    return out.astype(z.dtype, copy=False), (z, p, approximate)
+
+
+def gelu_backward(dout, cache):
+    r"""$dz = dout \odot (\Phi(z) + z\,\varphi(z))$, with $\varphi(z) = e^{-z^2/2}/\sqrt{2\pi}$.
+
+    For ``approximate="tanh"`` the derivative of the tanh form,
+    $\tfrac12(1 + t) + \tfrac12 z (1 - t^2)\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715 z^2)$.
+    """
+    z, p, approximate = cache
+    dout = _elementwise_dout(dout, z, "gelu_backward")
+    if approximate == "none":
+        local = p + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    else:
+        zc = np.clip(z, -100, 100)
+        local = 0.5 * (1 + p) + 0.5 * zc * (1 - p * p) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * zc * zc)
+    return (dout * local).astype(dout.dtype, copy=False)

@@ -20,9 +20,10 @@ ipywidgets and matplotlib are imported when a widget is created, not when bpkit 
 """
 
 from ._base import Widget
+from .activations import DepthExplorer
 from .backprop import BackpropStepper
 from .forward import ACTIVATIONS, NetworkPlayground, NeuronExplorer
 from .optimizers import OptimizerRace
 from .losses import LOSSES, LossExplorer, fit_constant
 
-__all__ = ["ACTIVATIONS", "BackpropStepper", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "Widget", "fit_constant"]
+__all__ = ["ACTIVATIONS", "BackpropStepper", "DepthExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "Widget", "fit_constant"]
