@@ -82,7 +82,10 @@ class Module:
             v = np.asarray(state[k])
             if v.shape != p.shape:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: '{k}' must have shape "
-                                 f"{shape_str(p.shape)}, got {shape_str(v.shape)}.")
+                                 f"{shape_str(p.shape)}, got {shape_str(v.shape)}. Pass arrays shaped like "
+                                 "model.state_dict()" + ("; a W from a (M, D) layout such as PyTorch's needs "
+                                                         "a transpose, W.T" if v.shape == p.shape[::-1] else "")
+                                 + ".")
             p[...] = v
 
     def _need_cache(self):
@@ -119,7 +122,8 @@ class Linear(Module):
         super().__init__()
         for name, v in (("D", D), ("M", M)):
             if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"Linear: '{name}' must be a positive int, got {v!r}.")
+                raise ValueError(f"Linear: '{name}' must be a positive int, got {v!r}. Pass the number of "
+                                 "input features D and of output features M, e.g. Linear(784, 256, rng=rng).")
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"Linear: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
                             "Pass rng=np.random.default_rng(0) so the initial weights are reproducible.")
@@ -149,7 +153,11 @@ class Linear(Module):
         if x.ndim != 2 or x.shape[1] != self.D:
             raise ValueError(f"{self!r}.forward: x must have shape (N, {self.D}), got "
                              f"{shape_str(x.shape)}." + (" For one example use x.reshape(1, -1)."
-                                                         if x.shape == (self.D,) else ""))
+                                                         if x.shape == (self.D,) else
+                                                         " Check the size of the previous layer's output, or "
+                                                         f"build this layer with D = {x.shape[-1]}."
+                                                         if x.ndim == 2 else
+                                                         " Flatten each example first: x.reshape(len(x), -1)."))
         if x.dtype != self.dtype:
             raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
                             f"Cast the input with x.astype(np.{self.dtype}) (or build the layer "
@@ -159,7 +167,13 @@ class Linear(Module):
         return out
 
     def backward(self, dout):
-        dx, dW, db = ops.linear_backward(dout, self._need_cache())
+        cache = self._need_cache()
+        if np.shape(dout) != (cache[0].shape[0], self.M):
+            raise ValueError(f"{self!r}.backward: dout must have the shape of this layer's output "
+                             f"{shape_str((cache[0].shape[0], self.M))}, got {shape_str(np.shape(dout))}. Pass the "
+                             "gradient of the loss with respect to this layer's output; check the order of the "
+                             "layers in your backward pass.")
+        dx, dW, db = ops.linear_backward(dout, cache)
         self._grads["W"] = dW
         if "b" in self._params:
             self._grads["b"] = db
@@ -204,7 +218,9 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, alpha=0.01):
         super().__init__()
-        ops.leaky_relu_forward(np.zeros(1), alpha)        # validates alpha once, here
+        if not (np.isscalar(alpha) and np.isfinite(alpha) and alpha >= 0):
+            raise ValueError(f"LeakyReLU: 'alpha' must be a finite number >= 0, got {alpha!r}. "
+                             "Use a small positive slope such as LeakyReLU(0.01).")
         self.alpha = alpha
 
     def forward(self, x):
@@ -231,6 +247,9 @@ class Sequential(Module):
             if not isinstance(layer, Module):
                 hint = " Did you pass the class instead of an instance (ReLU vs ReLU())?" \
                     if isinstance(layer, type) else ""
+                if not hint:
+                    hint = (" Use a bpkit.nn module such as nn.Tanh() or nn.ReLU(), not a NumPy function or a "
+                            "name; wrap your own function in a Module subclass with forward and backward.")
                 raise TypeError(f"Sequential: layer {i} must be a bpkit.nn.Module, got "
                                 f"{type(layer).__name__}.{hint}")
         self.layers = list(layers)

@@ -93,7 +93,9 @@ def linear_backward(dout, cache):
     x, W = cache
     dout = as_float_array(dout, "linear_backward", "dout", dtype=W.dtype)
     check_shape(dout, "linear_backward", "dout", (x.shape[0], W.shape[1]),
-                hint="dout must have the shape of the forward output (N, M).")
+                hint="Pass the gradient with respect to this layer's output, which has the forward "
+                     "output's shape (N, M)" + ("; use dout.T" if np.shape(dout) == (W.shape[1], x.shape[0]) else "")
+                     + ".")
     dx = dout @ W.T
     dW = x.T @ dout
     db = dout.sum(axis=0)
@@ -106,7 +108,9 @@ def _elementwise_dout(dout, out, func):
     dout = as_float_array(dout, func, "dout", dtype=out.dtype)
     if dout.shape != out.shape:
         raise ValueError(f"{func}: 'dout' must have the shape of the forward output "
-                         f"{shape_str(out.shape)}, got {shape_str(dout.shape)}.")
+                         f"{shape_str(out.shape)}, got {shape_str(dout.shape)}. Pass the gradient of the "
+                         "loss with respect to this function's output; check that the backward calls run in "
+                         "the reverse order of the forward calls.")
     return dout
 
 
@@ -177,7 +181,8 @@ def leaky_relu_forward(z, alpha=0.01):
     r"""$z$ where $z > 0$, else $\alpha z$. Returns ``(out, cache)`` with ``cache = (z, alpha)``."""
     z = as_float_array(z, "leaky_relu_forward", "z")
     if not np.isscalar(alpha) or not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"leaky_relu_forward: 'alpha' must be a finite number >= 0, got {alpha!r}.")
+        raise ValueError(f"leaky_relu_forward: 'alpha' must be a finite number >= 0, got {alpha!r}. "
+                         "Use a small positive slope such as alpha=0.01.")
     out = np.where(z > 0, z, alpha * z).astype(z.dtype, copy=False)
     return out, (z, alpha)
 
@@ -194,7 +199,8 @@ def leaky_relu_backward(dout, cache):
 def _check_axis(x, axis, func):
     if not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < max(x.ndim, 1):
         raise ValueError(f"{func}: 'axis' must be an int in [{-x.ndim}, {x.ndim - 1}] for an input "
-                         f"of shape {shape_str(x.shape)}, got {axis!r}.")
+                         f"of shape {shape_str(x.shape)}, got {axis!r}. Use axis=-1 for the last axis "
+                         "(the class axis of (N, C) scores).")
 
 
 def logsumexp(x, axis=-1, keepdims=False):
@@ -217,8 +223,12 @@ def softmax(x, axis=-1):
 
     The maximum is subtracted first; it cancels in the ratio and keeps ``exp`` from overflowing.
     """
-    x = as_float_array(x, "softmax", "x")
-    _check_axis(x, axis, "softmax")
+    return _softmax(x, axis, "softmax")
+
+
+def _softmax(x, axis, func):
+    x = as_float_array(x, func, "x")
+    _check_axis(x, axis, func)
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     e /= np.sum(e, axis=axis, keepdims=True)
     return e
@@ -233,7 +243,7 @@ def log_softmax(x, axis=-1):
 
 def softmax_forward(x, axis=-1):
     """Softmax as a forward/backward pair. Returns ``(out, cache)`` with ``cache = (out, axis)``."""
-    out = softmax(x, axis=axis)
+    out = _softmax(x, axis, "softmax_forward")
     return out, (out, axis)
 
 

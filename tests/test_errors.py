@@ -9,9 +9,7 @@ what to do. Every case below is checked twice:
 * ``test_message_says_what_to_do``: a fix hint. Where we know the hint we match it
   specifically; otherwise any actionable phrase (``ACTION``) counts.
 
-Cases marked ``xfail(strict=True)`` document messages in ``bpkit/ops.py`` and ``bpkit/nn.py``
-that do not meet the rule yet; fixing the message makes the test pass, and then the marker
-must go (strict).
+A new public function gets a case here; the test module fails if a message regresses.
 """
 
 from __future__ import annotations
@@ -31,10 +29,6 @@ from bpkit.gradcheck import GradientCheckError
 ACTION = (r"(?i)\b(pass|use|cast|reshape|flatten|transpose|did you|e\.g\.|such as|try|call|build|create|"
           r"make|wrap|install|run|check|set|give)\b")
 
-NO_HINT_OPS = "ops.py: the message restates the rule but gives no fix (no hint what to pass or change)"
-NO_HINT_NN = "nn.py: the message restates the rule but gives no fix (no hint what to pass or change)"
-
-
 @dataclass
 class Case:
     id: str
@@ -42,8 +36,6 @@ class Case:
     exc: type
     must: list                      # must[0] is the function/class name; the rest: expected and actual
     hint: str = ACTION              # regex for the fix hint
-    xfail_names: str | None = None  # reason, when the name/expected/actual part is known to fail
-    xfail_hint: str | None = None   # reason, when the hint part is known to fail
 
 
 def _rng():
@@ -91,25 +83,22 @@ CASES = [
          TypeError, ["linear_forward", "'x'", "real numbers", "<U1"], r"np\.asarray\(x, dtype=np\.float64\)"),
     Case("linear_backward-dout-transposed",
          lambda: ops.linear_backward(np.ones((2, 4)), ops.linear_forward(X43, W32, B2)[1]),
-         ValueError, ["linear_backward", "(4, 2)", "(2, 4)"], xfail_hint=NO_HINT_OPS),
+         ValueError, ["linear_backward", "(4, 2)", "(2, 4)"]),
     # ------------------------------------------------------------------ ops: activations, softmax
     *[Case(f"{name}_backward-dout-shape",
            (lambda name=name: getattr(ops, f"{name}_backward")(
                np.ones((3, 4)), getattr(ops, f"{name}_forward")(X43)[1])),
-           ValueError, [f"{name}_backward", "(4, 3)", "(3, 4)"], xfail_hint=NO_HINT_OPS)
+           ValueError, [f"{name}_backward", "(4, 3)", "(3, 4)"])
       for name in ("sigmoid", "tanh", "relu", "leaky_relu", "softmax")],
     *[Case(f"{name}-bad-axis", (lambda name=name: getattr(ops, name)(X43, axis=2)),
-           ValueError, [name, "[-2, 1]", "(4, 3)", "got 2"], xfail_hint=NO_HINT_OPS)
+           ValueError, [name, "[-2, 1]", "(4, 3)", "got 2"])
       for name in ("softmax", "log_softmax", "logsumexp")],
     Case("softmax_forward-bad-axis", lambda: ops.softmax_forward(X43, axis=2),
-         ValueError, ["softmax_forward", "[-2, 1]", "(4, 3)", "got 2"],
-         xfail_names="ops.py: softmax_forward validates through softmax, so the message names 'softmax', "
-                     "not the function the learner called",
-         xfail_hint=NO_HINT_OPS),
+         ValueError, ["softmax_forward", "[-2, 1]", "(4, 3)", "got 2"]),
     Case("softmax-float-axis", lambda: ops.softmax(X43, axis=1.0),
-         ValueError, ["softmax", "an int", "got 1.0"], xfail_hint=NO_HINT_OPS),
+         ValueError, ["softmax", "an int", "got 1.0"]),
     Case("leaky_relu_forward-negative-alpha", lambda: ops.leaky_relu_forward(X43, alpha=-1),
-         ValueError, ["leaky_relu_forward", "'alpha'", ">= 0", "got -1"], xfail_hint=NO_HINT_OPS),
+         ValueError, ["leaky_relu_forward", "'alpha'", ">= 0", "got -1"]),
     Case("sigmoid-strings", lambda: ops.sigmoid(np.array(["abc"])),
          TypeError, ["sigmoid", "'z'", "real numbers", "<U3"], r"np\.asarray"),
     # ------------------------------------------------------------------ losses: shapes
@@ -172,11 +161,11 @@ CASES = [
          ValueError, ["softmax_cross_entropy_loss", "(N, K)", "(3,)"], r"logits\.reshape\(1, -1\)"),
     # ------------------------------------------------------------------ nn
     Case("Linear-zero-D", lambda: nn.Linear(0, 3, rng=_rng()),
-         ValueError, ["Linear", "'D'", "positive int", "got 0"], xfail_hint=NO_HINT_NN),
+         ValueError, ["Linear", "'D'", "positive int", "got 0"]),
     Case("Linear-negative-M", lambda: nn.Linear(3, -1, rng=_rng()),
-         ValueError, ["Linear", "'M'", "positive int", "got -1"], xfail_hint=NO_HINT_NN),
+         ValueError, ["Linear", "'M'", "positive int", "got -1"]),
     Case("Linear-float-D", lambda: nn.Linear(3.0, 2, rng=_rng()),
-         ValueError, ["Linear", "'D'", "positive int", "got 3.0"], xfail_hint=NO_HINT_NN),
+         ValueError, ["Linear", "'D'", "positive int", "got 3.0"]),
     Case("Linear-missing-rng", lambda: nn.Linear(3, 2),
          TypeError, ["Linear", "np.random.Generator", "NoneType"], r"rng=np\.random\.default_rng\(0\)"),
     Case("Linear-int-rng", lambda: nn.Linear(3, 2, rng=0),
@@ -188,32 +177,26 @@ CASES = [
     Case("Linear-int-dtype", lambda: nn.Linear(3, 2, rng=_rng(), dtype=np.int32),
          TypeError, ["Linear", "float dtype", "int32"], r"such as np\.float32"),
     Case("Linear.forward-wrong-features", lambda: nn.Linear(3, 2, rng=_rng()).forward(np.ones((4, 5))),
-         ValueError, ["Linear", "(N, 3)", "(4, 5)"], xfail_hint=NO_HINT_NN),
+         ValueError, ["Linear", "(N, 3)", "(4, 5)"]),
     Case("Linear.forward-one-example", lambda: nn.Linear(3, 2, rng=_rng()).forward(np.ones(3)),
          ValueError, ["Linear", "(N, 3)", "(3,)"], r"x\.reshape\(1, -1\)"),
     Case("Linear.forward-dtype", lambda: nn.Linear(3, 2, rng=_rng()).forward(np.ones((4, 3), np.float32)),
          TypeError, ["Linear", "float32", "float64"], r"x\.astype\(np\.float64\)"),
     Case("Linear.backward-dout-shape", lambda: _linear_after_forward().backward(np.ones((4, 3))),
-         ValueError, ["Linear", "(4, 2)", "(4, 3)"],
-         xfail_names="nn.py: Linear.backward lets ops.linear_backward raise, so the message names "
-                     "'linear_backward', not the layer the learner called",
-         xfail_hint=NO_HINT_NN + " (the text comes from ops.linear_backward)"),
+         ValueError, ["Linear", "(4, 2)", "(4, 3)"]),
     Case("Linear.backward-before-forward", lambda: nn.Linear(3, 2, rng=_rng()).backward(np.ones((4, 2))),
          RuntimeError, ["Linear.backward", "before forward"], r"run forward\(x\) first"),
     Case("LeakyReLU-negative-alpha", lambda: nn.LeakyReLU(-0.1),
-         ValueError, ["LeakyReLU", "'alpha'", ">= 0", "got -0.1"],
-         xfail_names="nn.py: LeakyReLU validates alpha through ops.leaky_relu_forward, so the message names "
-                     "'leaky_relu_forward', not the class the learner built",
-         xfail_hint=NO_HINT_NN + " (the text comes from ops.leaky_relu_forward)"),
+         ValueError, ["LeakyReLU", "'alpha'", ">= 0", "got -0.1"]),
     Case("Sequential-class-not-instance", lambda: nn.Sequential(nn.Linear(3, 2, rng=_rng()), nn.ReLU),
          TypeError, ["Sequential", "layer 1", "bpkit.nn.Module", "got type"], r"ReLU vs ReLU\(\)"),
     Case("Sequential-numpy-function", lambda: nn.Sequential(np.tanh),
-         TypeError, ["Sequential", "layer 0", "bpkit.nn.Module", "got ufunc"], xfail_hint=NO_HINT_NN),
+         TypeError, ["Sequential", "layer 0", "bpkit.nn.Module", "got ufunc"]),
     Case("Sequential-string", lambda: nn.Sequential("relu"),
-         TypeError, ["Sequential", "layer 0", "bpkit.nn.Module", "got str"], xfail_hint=NO_HINT_NN),
+         TypeError, ["Sequential", "layer 0", "bpkit.nn.Module", "got str"]),
     Case("Module.load_state_dict-shape",
          lambda: nn.Linear(3, 2, rng=_rng()).load_state_dict({"W": np.ones((2, 3)), "b": np.ones(2)}),
-         ValueError, ["Linear.load_state_dict", "'W'", "(3, 2)", "(2, 3)"], xfail_hint=NO_HINT_NN),
+         ValueError, ["Linear.load_state_dict", "'W'", "(3, 2)", "(2, 3)"]),
     # ------------------------------------------------------------------ optim: hyperparameters
     *[Case(f"{cls.__name__}-negative-lr", (lambda cls=cls: cls(lr=-0.1)),
            ValueError, [cls.__name__, "'lr'", "> 0", "got -0.1"], r"e\.g\. lr=")
@@ -405,13 +388,8 @@ CASES = [
 ]
 
 
-def _params(mark_attr):
-    out = []
-    for case in CASES:
-        reason = getattr(case, mark_attr)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        out.append(pytest.param(case, id=case.id, marks=marks))
-    return out
+def _params():
+    return [pytest.param(case, id=case.id) for case in CASES]
 
 
 def test_case_ids_are_unique():
@@ -419,7 +397,7 @@ def test_case_ids_are_unique():
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
-@pytest.mark.parametrize("case", _params("xfail_names"))
+@pytest.mark.parametrize("case", _params())
 def test_message_names_function_expected_and_actual(case):
     with pytest.raises(case.exc, match=re.escape(case.must[0])) as info:
         case.call()
@@ -429,7 +407,7 @@ def test_message_names_function_expected_and_actual(case):
     assert not missing, f"message lacks {missing}: {msg}"
 
 
-@pytest.mark.parametrize("case", _params("xfail_hint"))
+@pytest.mark.parametrize("case", _params())
 def test_message_says_what_to_do(case):
     with pytest.raises(case.exc) as info:
         case.call()
