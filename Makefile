@@ -63,8 +63,12 @@ serve:
 	@echo "Serving the book at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(PYTHON) -m http.server $(PORT) --bind $(HOST) --directory _build/html
 
+# Timed as a user's machine runs: OpenBLAS picks its kernels from the CPU (OPENBLAS_CORETYPE
+# and OPENBLAS_L2_SIZE unset, for this command only) and uses every core (the one-thread
+# default above is for reproducible test outputs). E.g. make bench BENCH_ARGS="--threads 1".
 bench: $(STAMP)
-	$(PY) benchmarks/bench_mlp_step.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS \
+		$(PY) benchmarks/bench_mlp_step.py $(BENCH_ARGS)
 
 exercises: $(STAMP)
 	$(PY) -m bpkit.course release

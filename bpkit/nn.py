@@ -7,6 +7,10 @@ The module contract (what :func:`bpkit.train.fit` and the optimizers rely on):
 * ``backward(dout) -> dx`` takes the gradient of the loss with respect to the last
   output and returns the gradient with respect to the last input. It also *overwrites*
   ``grads`` with the gradients of the parameters (no accumulation across calls).
+  bpkit's own modules also take ``backward(dout, input_grad=False)``, which skips ``dx``
+  and returns ``None``: training never needs the gradient with respect to the data, and
+  for the first layer of a network it is the most expensive product of the backward pass
+  (PyTorch skips it too, for an input that does not ``requires_grad``).
 * ``params`` and ``grads`` are dicts with the same keys and arrays of equal shapes.
   Optimizers update the ``params`` arrays in place, so the module sees the new values.
 * ``train()`` / ``eval()`` switch behaviour where it differs (dropout, batch norm);
@@ -25,6 +29,21 @@ from ._checks import as_float_array, shape_str
 from .init import get_initializer
 
 __all__ = ["GELU", "LeakyReLU", "Linear", "Module", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+
+
+def takes_input_grad(module) -> bool:
+    """Whether ``module.backward`` accepts ``input_grad=`` (bpkit's modules do; yours may not)."""
+    cls = type(module)
+    if cls not in _TAKES_INPUT_GRAD:
+        import inspect
+        try:
+            _TAKES_INPUT_GRAD[cls] = "input_grad" in inspect.signature(module.backward).parameters
+        except (TypeError, ValueError):
+            _TAKES_INPUT_GRAD[cls] = False
+    return _TAKES_INPUT_GRAD[cls]
+
+
+_TAKES_INPUT_GRAD: dict[type, bool] = {}
 
 
 class Module:
@@ -166,14 +185,18 @@ class Linear(Module):
         out, self._cache = ops.linear_forward(x, self.W, b if b is not None else np.zeros(self.M, self.dtype))
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         cache = self._need_cache()
         if np.shape(dout) != (cache[0].shape[0], self.M):
             raise ValueError(f"{self!r}.backward: dout must have the shape of this layer's output "
                              f"{shape_str((cache[0].shape[0], self.M))}, got {shape_str(np.shape(dout))}. Pass the "
                              "gradient of the loss with respect to this layer's output; check the order of the "
                              "layers in your backward pass.")
-        dx, dW, db = ops.linear_backward(dout, cache)
+        if input_grad:
+            dx, dW, db = ops.linear_backward(dout, cache)
+        else:                                   # the same products as linear_backward, minus dx
+            dout = as_float_array(dout, f"{self!r}.backward", "dout", dtype=self.dtype)
+            dx, dW, db = None, cache[0].T @ dout, dout.sum(axis=0)
         self._grads["W"] = dW
         if "b" in self._params:
             self._grads["b"] = db
@@ -192,8 +215,9 @@ class _Elementwise(Module):
         out, self._cache = self._forward(x)
         return out
 
-    def backward(self, dout):
-        return self._backward(dout, self._need_cache())
+    def backward(self, dout, input_grad=True):
+        cache = self._need_cache()
+        return self._backward(dout, cache) if input_grad else None
 
 
 class Sigmoid(_Elementwise):
@@ -279,10 +303,22 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def backward(self, dout):
-        for layer in reversed(self.layers):
+    def backward(self, dout, input_grad=True):
+        """Backward through the layers in reverse order; returns the gradient for the input.
+
+        With ``input_grad=False`` (what :func:`bpkit.train.fit` uses) the layers in front of
+        the first one with parameters are skipped and that layer computes only its parameter
+        gradients; the result is ``None`` and ``grads`` are the same as with ``True``.
+        """
+        first = 0
+        if not input_grad:
+            first = next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
+        for i in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[i]
+            if i == first and not input_grad and takes_input_grad(layer):
+                return layer.backward(dout, input_grad=False)
             dout = layer.backward(dout)
-        return dout
+        return None if not input_grad else dout
 
     def __repr__(self):
         lines = [f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers)]

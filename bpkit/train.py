@@ -3,7 +3,8 @@
 :func:`fit` asks of the model only the contract of :mod:`bpkit.nn`:
 
 * ``model.forward(X) -> scores`` and ``model.backward(dscores) -> dX``, where ``backward``
-  leaves the parameter gradients in ``model.grads``;
+  leaves the parameter gradients in ``model.grads`` (when ``backward`` also takes
+  ``input_grad=``, as bpkit's modules do, ``fit`` passes ``input_grad=False``);
 * ``model.params`` / ``model.grads``: dicts with the same keys (what ``optimizer.step`` takes);
 * ``model.train()`` / ``model.eval()``.
 
@@ -24,6 +25,7 @@ import math
 import numpy as np
 
 from ._checks import shape_str
+from .nn import takes_input_grad
 from .optim import _positive, clip_grad_norm
 
 __all__ = ["Callback", "EarlyStopping", "GradientClipping", "History", "TrainingDiverged",
@@ -301,6 +303,7 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size, rng, validation=Non
     metrics = dict(metrics or {})
     callbacks = list(callbacks)
     history = History()
+    skip_dx = takes_input_grad(model)      # nobody needs d(loss)/dX to train: let the model skip it
     N = len(X)
     n_batches = math.ceil(N / batch_size)
     bar = None
@@ -329,7 +332,10 @@ def fit(model, loss_fn, optimizer, X, y, epochs, batch_size, rng, validation=Non
                         f"{getattr(optimizer, 'lr', 'it')}), exploding gradients (add "
                         f"GradientClipping(max_norm=1.0)), or exp/log of extreme values in a "
                         f"hand-written loss (use the stable losses in bpkit.losses).", history)
-                model.backward(dscores)
+                if skip_dx:
+                    model.backward(dscores, input_grad=False)
+                else:
+                    model.backward(dscores)
                 grads = model.grads
                 for cb in callbacks:
                     cb.on_after_backward(grads)

@@ -50,6 +50,67 @@ def test_sequential_params_are_the_layers_arrays(rng):
     assert not np.allclose(model[0].W, before)                          # the layer saw the update
 
 
+@pytest.mark.parametrize("leading", [(), ("relu",), ("relu", "tanh")], ids=["linear-first", "relu-first",
+                                                                           "two-activations-first"])
+def test_backward_without_input_grad_gives_the_same_parameter_gradients(rng, leading):
+    """input_grad=False (what fit uses) skips dX and the parameter-free layers in front,
+    and changes nothing else: the same grads, bit for bit, and None instead of dX."""
+    acts = {"relu": nn.ReLU, "tanh": nn.Tanh}
+    model = nn.Sequential(*[acts[a]() for a in leading], nn.Linear(4, 5, rng=rng), nn.ReLU(),
+                          nn.Linear(5, 3, rng=rng))
+    x = random_array(rng, (6, 4))
+    dout = random_array(rng, (6, 3))
+    model.forward(x)
+    dx = model.backward(dout)
+    full = {k: v.copy() for k, v in model.grads.items()}
+    model.forward(x)
+    assert model.backward(dout, input_grad=False) is None
+    assert list(model.grads) == list(full)
+    for k in full:
+        np.testing.assert_array_equal(model.grads[k], full[k], err_msg=k)
+    assert dx.shape == x.shape                                  # and True still returns dX
+    assert nn.takes_input_grad(model) and nn.takes_input_grad(model[len(leading)])
+
+
+def test_backward_without_input_grad_skips_the_first_layers_dx(rng):
+    calls = []
+
+    class Spy(nn.Linear):
+        def backward(self, dout, input_grad=True):
+            calls.append(input_grad)
+            return super().backward(dout, input_grad=input_grad)
+
+    model = nn.Sequential(Spy(4, 5, rng=rng), nn.ReLU(), Spy(5, 3, rng=rng))
+    model.forward(random_array(rng, (6, 4)))
+    model.backward(np.ones((6, 3)), input_grad=False)
+    assert calls == [True, False]                                # the last layer still passes dx down
+
+
+def test_backward_without_input_grad_accepts_modules_that_do_not_know_it(rng):
+    """A learner's own module with backward(self, dout) still works inside Sequential."""
+    class Double(nn.Module):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, dout):
+            return 2 * dout
+
+    class MyLinear(nn.Linear):
+        def backward(self, dout):                              # no input_grad parameter
+            return super().backward(dout)
+
+    model = nn.Sequential(MyLinear(4, 3, rng=rng), Double(), nn.Linear(3, 2, rng=rng))
+    assert not nn.takes_input_grad(model[0]) and not nn.takes_input_grad(model[1])
+    x = random_array(rng, (5, 4))
+    model.forward(x)
+    model.backward(np.ones((5, 2)))
+    full = {k: v.copy() for k, v in model.grads.items()}
+    model.forward(x)
+    assert model.backward(np.ones((5, 2)), input_grad=False) is None
+    for k in full:
+        np.testing.assert_array_equal(model.grads[k], full[k], err_msg=k)
+
+
 def test_backward_overwrites_grads_rather_than_accumulating(rng):
     layer = nn.Linear(3, 2, rng=rng)
     x = random_array(rng, (4, 3))

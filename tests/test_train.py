@@ -161,3 +161,40 @@ def test_accuracy():
     assert train.accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0])) == 0.5
     assert train.accuracy(np.array([[0.3], [-1.0]]), np.array([[1.0], [0.0]])) == 1.0
     assert train.accuracy(np.array([[0.3], [0.9]]), np.array([[0.0], [1.0]]), threshold=0.5) == 1.0
+
+
+def test_fit_skips_the_input_gradient_and_still_accepts_a_plain_backward():
+    """fit asks bpkit models for backward(dscores, input_grad=False); a model whose backward
+    takes only dout (a learner's own class) is called the plain way and trains the same."""
+    X, y = data.xor()
+    seen = []
+
+    class Plain(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        params = property(lambda self: self.inner.params)
+        grads = property(lambda self: self.inner.grads)
+
+        def forward(self, x):
+            return self.inner.forward(x)
+
+        def backward(self, dout):
+            seen.append("plain")
+            return self.inner.backward(dout)
+
+    class Spy(nn.Sequential):
+        def backward(self, dout, input_grad=True):
+            seen.append(input_grad)
+            return super().backward(dout, input_grad=input_grad)
+
+    kw = dict(epochs=50, batch_size=4, progress=False)
+    spy = Spy(*xor_net(np.random.default_rng(0)).layers)
+    h1 = train.fit(spy, losses.bce_with_logits_loss, optim.SGD(lr=0.5), X, y, rng=np.random.default_rng(1), **kw)
+    assert set(seen) == {False}
+    seen.clear()
+    plain = Plain(xor_net(np.random.default_rng(0)))
+    h2 = train.fit(plain, losses.bce_with_logits_loss, optim.SGD(lr=0.5), X, y, rng=np.random.default_rng(1), **kw)
+    assert set(seen) == {"plain"}
+    np.testing.assert_array_equal(h1["loss"], h2["loss"])           # same weights, same numbers
