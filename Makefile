@@ -16,13 +16,14 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book test test-lib test-notebooks test-book lab serve bench exercises clean
+.PHONY: help venv book book-instructor test test-lib test-notebooks test-book lab serve bench exercises clean
 
 help:
 	@echo "make book   build the book into _build/html (creates .venv if needed)"
 	@echo "make test   run every test: bpkit and tools, notebooks, the book with -W"
 	@echo "make lab    open JupyterLab on the course"
 	@echo "make serve  serve _build/html on http://$(HOST):$(PORT)"
+	@echo "make book-instructor  the book plus solutions, into _build/instructor/_build/html"
 	@echo "make bench  time a training step: bpkit vs PyTorch (if installed) vs a loop"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make clean  remove build outputs and caches (keeps .venv)"
@@ -38,6 +39,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --path-output .
+
+# The instructor edition: the book plus the solution notebooks, in _build/instructor/_build/html.
+# Keep it private (see book/for-instructors.md); `make book` never publishes solutions.
+book-instructor: $(STAMP)
+	$(PY) -m bpkit.course instructor-book --out _build/instructor
+	$(BIN)/jupyter-book build . --config _build/instructor/_config.yml --toc _build/instructor/_toc.yml \
+		--path-output _build/instructor
+	@echo "Instructor edition: _build/instructor/_build/html/index.html"
 
 test: test-lib test-notebooks test-book
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._checks import shape_str
 
-__all__ = ["plot_decision_boundary", "plot_history"]
+__all__ = ["animation_html", "plot_decision_boundary", "plot_history"]
 
 
 def _axes(ax, figsize=(5, 3.5)):
@@ -94,3 +94,21 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.25, 
     if title:
         ax.set_title(title)
     return ax
+
+
+def animation_html(anim, alt, default_mode="once"):
+    """A matplotlib animation as a self-contained HTML player, with alt text on the frames.
+
+    ``FuncAnimation.to_jshtml`` embeds every frame and its own JavaScript, so the player
+    works in a static page without a kernel or another host; it gives the frame image no
+    ``alt``, which screen readers need. Display the result with ``IPython.display.HTML``.
+    """
+    import html as _html
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError("animation_html: 'alt' must describe what the animation shows, got "
+                         f"{alt!r}. Pass one or two sentences, e.g. alt=\"Paths of five optimizers ...\".")
+    out = anim.to_jshtml(default_mode=default_mode)
+    if out.count("<img id=") != 1:
+        raise RuntimeError("animation_html: expected one <img id=...> frame in the player from "
+                           "to_jshtml; this matplotlib version writes another layout.")
+    return out.replace("<img id=", f'<img alt="{_html.escape(alt.strip())}" id=', 1)

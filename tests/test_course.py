@@ -1,6 +1,7 @@
 """The course tool: exercises are generated from solutions, exactly and deterministically."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,39 @@ def test_chapter1_solution_cells_carry_nbgrader_metadata_and_points():
     student = _cells(ROOT / "exercises" / "01_forward_pass.ipynb")
     assert not any("HIDDEN TESTS" in "".join(c["source"]) or "BEGIN SOLUTION" in "".join(c["source"]) for c in student)
     assert not any(c.get("outputs") for c in student)
+
+
+def test_instructor_book_adds_each_solution_after_its_exercise_page(tmp_path):
+    import yaml
+
+    from bpkit.course import instructor_book
+    root = Path(__file__).resolve().parents[1]
+    config_path, toc_path = instructor_book(root, tmp_path)
+    config, toc = yaml.safe_load(config_path.read_text()), yaml.safe_load(toc_path.read_text())
+    assert config["title"].endswith("(instructor edition)")
+    assert "solutions" not in config["exclude_patterns"]
+    assert "solutions/*" in config["execute"]["exclude_patterns"]        # shown with their saved outputs
+    assert config["execute"]["cache"] == str(root / "_build" / ".jupyter_cache")
+    chapters = [c for part in toc["parts"] for c in part["chapters"] if c["file"].startswith("chapters/")]
+    assert chapters
+    for ch in chapters:
+        stem = ch["file"].split("/")[1]
+        assert [s["file"] for s in ch["sections"]] == [f"exercises/{stem}", f"solutions/{stem}"]
+        assert ch["sections"][1]["title"] == f"Solutions {int(stem[:2])}"
+    # the published book never contains solutions
+    published = yaml.safe_load((root / "_config.yml").read_text())
+    assert "solutions" in published["exclude_patterns"]
+    files = re.findall(r"file:\s*(\S+)", (root / "_toc.yml").read_text())
+    assert files and not [f for f in files if f.startswith("solutions")]
+
+
+def test_instructor_book_refuses_an_exercise_without_solution(tmp_path):
+    import shutil
+
+    from bpkit.course import ReleaseError, instructor_book
+    root = Path(__file__).resolve().parents[1]
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(root / name, tmp_path / name)
+    (tmp_path / "solutions").mkdir()
+    with pytest.raises(ReleaseError, match="exercises/01_forward_pass has no solution notebook"):
+        instructor_book(tmp_path, tmp_path / "out")

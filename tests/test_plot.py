@@ -191,3 +191,23 @@ def test_plot_module_is_the_only_place_that_imports_pyplot():
     src = inspect.getsource(plot)
     top_level = [line for line in src.splitlines() if line.startswith(("import matplotlib", "from matplotlib"))]
     assert top_level == []
+
+
+def test_animation_html_is_self_contained_and_has_alt_text():
+    from matplotlib import animation
+
+    fig, ax = plt.subplots(figsize=(2, 2), dpi=30)
+    line, = ax.plot([], [])
+
+    def draw(k):
+        line.set_data(np.arange(k + 1), np.arange(k + 1) ** 2)
+        return [line]
+
+    anim = animation.FuncAnimation(fig, draw, frames=3, blit=True)
+    html = plot.animation_html(anim, 'A parabola "drawn" point by point.')
+    plt.close(fig)
+    assert html.count("<img ") == 1
+    assert '<img alt="A parabola &quot;drawn&quot; point by point." id=' in html
+    assert "<script" in html and 'src="http' not in html
+    with pytest.raises(ValueError, match="animation_html: 'alt' must describe"):
+        plot.animation_html(anim, "  ")
