@@ -1,4 +1,4 @@
-"""Course tools: generate the student notebooks from the solutions.
+"""Release: generate the student notebooks from the solutions.
 
 ``python -m bpkit.course release`` (or ``bpkit-course release``) reads every
 ``solutions/NN_topic.ipynb`` and writes ``exercises/NN_topic.ipynb``:
@@ -23,14 +23,12 @@ book never includes ``solutions/``.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import re
-import sys
 from pathlib import Path
 
-__all__ = ["ReleaseError", "check", "instructor_book", "main", "release", "release_notebook", "release_source"]
+__all__ = ["ReleaseError", "check", "instructor_book", "release", "release_notebook", "release_source"]
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -214,38 +212,3 @@ def instructor_book(root=".", out="_build/instructor"):
     for path, data in zip(paths, (config, toc)):
         path.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return paths
-
-
-def main(argv=None) -> int:
-    """The command line: ``bpkit-course [--root DIR] release [CH ...] | check``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="bpkit-course", description="Course tools for Backprop from Scratch.")
-    parser.add_argument("--root", default=".", help="the course folder (default: the current folder)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_rel = sub.add_parser("release", help="generate exercises/ from solutions/")
-    p_rel.add_argument("chapters", nargs="*", type=int, help="chapter numbers (default: all)")
-    sub.add_parser("check", help="exit 1 if exercises/ is not what 'release' generates")
-    p_ib = sub.add_parser("instructor-book", help="write the config and toc of the instructor edition of the book")
-    p_ib.add_argument("--out", default="_build/instructor", help="output folder (default: _build/instructor)")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "instructor-book":
-            for path in instructor_book(args.root, args.out):
-                print(f"wrote {path}")
-            return 0
-        if args.command == "release":
-            for path in release(args.root, args.chapters or None):
-                print(f"wrote {path}")
-            return 0
-        stale = check(args.root)
-        for path in stale:
-            print(f"stale: {path} (run `python -m bpkit.course release`)")
-        if not stale:
-            print("exercises/ is up to date")
-        return 1 if stale else 0
-    except ReleaseError as exc:
-        print(f"bpkit-course: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":       # pragma: no cover
-    sys.exit(main())
