@@ -32,7 +32,7 @@ from pathlib import Path
 from .release import ReleaseError, _pairs, _source, release_notebook
 
 __all__ = ["MINUTES_PER_POINT", "PLANNED", "READING_WORDS_PER_MINUTE", "Chapter", "Exercise", "chapters",
-           "format_table", "summary_rows"]
+           "find_root", "format_table", "summary_rows"]
 
 MINUTES_PER_POINT = 10
 READING_WORDS_PER_MINUTE = 100
@@ -176,6 +176,16 @@ def _chapter(root: Path, path: Path) -> Chapter:
                            f"expected grade_ids among {', '.join(e.grade_id for e in exercises)}.")
     return Chapter(stem, _title(root, stem, nb), exercises, list(meta.get("requires") or []),
                    _reading_minutes(root, stem), nb, release_notebook(nb, path.name))
+
+
+def find_root(start=None) -> Path:
+    """The course folder (the one holding ``solutions/``) at or above ``start`` (default: the current folder)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "solutions").is_dir() and (folder / "_toc.yml").is_file():
+            return folder
+    raise ReleaseError(f"no course folder (with solutions/ and _toc.yml) at or above {here}; run this from the "
+                       "course repository or pass --root.")
 
 
 def chapters(root=".", numbers=None) -> list:
