@@ -4,4 +4,7 @@ import sys
 
 from . import main
 
-sys.exit(main())
+__all__ = []
+
+if __name__ == "__main__":       # also imported by tools that walk the package
+    sys.exit(main())
