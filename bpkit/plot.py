@@ -100,15 +100,29 @@ def animation_html(anim, alt, default_mode="once"):
     """A matplotlib animation as a self-contained HTML player, with alt text on the frames.
 
     ``FuncAnimation.to_jshtml`` embeds every frame and its own JavaScript, so the player
-    works in a static page without a kernel or another host; it gives the frame image no
-    ``alt``, which screen readers need. Display the result with ``IPython.display.HTML``.
+    works in a static page without a kernel; but it gives the frame image no ``alt``, which
+    screen readers need, and it loads its button icons from a CDN. This adds the alt text
+    and draws the buttons with text symbols. Display the result with ``IPython.display.HTML``.
     """
     import html as _html
     if not isinstance(alt, str) or not alt.strip():
         raise ValueError("animation_html: 'alt' must describe what the animation shows, got "
                          f"{alt!r}. Pass one or two sentences, e.g. alt=\"Paths of five optimizers ...\".")
+    import re
     out = anim.to_jshtml(default_mode=default_mode)
     if out.count("<img id=") != 1:
         raise RuntimeError("animation_html: expected one <img id=...> frame in the player from "
                            "to_jshtml; this matplotlib version writes another layout.")
-    return out.replace("<img id=", f'<img alt="{_html.escape(alt.strip())}" id=', 1)
+    out = out.replace("<img id=", f'<img alt="{_html.escape(alt.strip())}" id=', 1)
+    # The player's buttons use Font Awesome 4 icons from a CDN: replace them with text
+    # symbols, so the page requests nothing from another host (the buttons keep their
+    # aria-label for screen readers).
+    out = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", out)
+    for icon, text in _PLAYER_ICONS.items():
+        out = out.replace(f'<i class="fa {icon}"></i>', f'<span aria-hidden="true">{text}</span>')
+    return out
+
+
+_PLAYER_ICONS = {"fa-play fa-flip-horizontal": "\u25c0", "fa-minus": "\u2212", "fa-fast-backward": "|\u25c0\u25c0",
+                 "fa-step-backward": "|\u25c0", "fa-pause": "\u275a\u275a", "fa-play": "\u25b6",
+                 "fa-step-forward": "\u25b6|", "fa-fast-forward": "\u25b6\u25b6|", "fa-plus": "+"}

@@ -209,5 +209,7 @@ def test_animation_html_is_self_contained_and_has_alt_text():
     assert html.count("<img ") == 1
     assert '<img alt="A parabola &quot;drawn&quot; point by point." id=' in html
     assert "<script" in html and 'src="http' not in html
+    assert "<link" not in html and "font-awesome" not in html and 'class="fa ' not in html   # no CDN icons
+    assert html.count('<span aria-hidden="true">') == 9 and 'aria-label="Play"' in html
     with pytest.raises(ValueError, match="animation_html: 'alt' must describe"):
         plot.animation_html(anim, "  ")

@@ -12,11 +12,11 @@ def explorer():
 
 
 def test_neuron_explorer_properties_drive_the_sliders_and_the_picture(explorer):
-    before = explorer._image.value
+    before = explorer.png
     assert before[:8] == b"\x89PNG\r\n\x1a\n"
     explorer.b = -1.0
     assert explorer._sliders["b"].value == -1.0 and explorer.b == -1.0
-    assert explorer._image.value != before, "moving a slider must redraw the picture"
+    assert explorer.png != before, "moving a slider must redraw the picture"
     assert "b = -1.00" in explorer._status.value
 
 
@@ -78,13 +78,13 @@ def test_playground_hand_set_xor_weights_solve_xor():
 def test_playground_slider_moves_one_weight_only():
     p = NetworkPlayground("xor", seed=3)
     before = p.weights
-    image = p._image.value
+    image = p.png
     p._sliders[("W2", (1, 0))].value = 4.0            # what a user's drag does
     after = p.weights
     assert after["W2"][1, 0] == 4.0
     for k in ("W1", "b1", "b2"):
         np.testing.assert_array_equal(after[k], before[k])
-    assert p._image.value != image
+    assert p.png != image
 
 
 def test_playground_training_lowers_the_loss_and_is_deterministic():
@@ -117,3 +117,20 @@ def test_playground_bad_arguments():
         p.set_weights(W1=[1.0, 2.0])
     with pytest.raises(ValueError, match="outside the slider range"):
         p.set_weights(b2=[100.0])
+
+
+def test_the_picture_has_alt_text_that_follows_the_state():
+    """Screen readers get the title and the summary; ipywidgets.Image could not carry alt text."""
+    import base64
+    import html
+    import re
+
+    explorer = NeuronExplorer(w=(1.0, 2.0), b=0.0)
+    value = explorer._image.value
+    src, alt = re.fullmatch(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)" style="[^"]*">', value).groups()
+    assert base64.b64decode(src) == explorer.png
+    assert html.unescape(alt) == explorer.alt_text()
+    assert explorer.alt_text().startswith(explorer._title or "NeuronExplorer")
+    assert " ".join(explorer.summary().split()) in explorer.alt_text()
+    explorer.b = 1.5
+    assert "b = 1.50" in html.unescape(re.search(r'alt="([^"]+)"', explorer._image.value).group(1))

@@ -41,17 +41,17 @@ def test_statistics_equal_a_hand_run_bpkit_network(explorer, activation):
 
 
 def test_properties_drive_the_controls_and_the_picture(explorer):
-    before = explorer._image.value
+    before = explorer.png
     assert before[:8] == b"\x89PNG\r\n\x1a\n"
     explorer.depth = 9
     assert explorer._depth.value == 9 and explorer.depth == 9 and explorer.act_std.shape == (9,)
-    assert explorer._image.value != before, "moving a slider must redraw the picture"
-    picture = explorer._image.value
+    assert explorer.png != before, "moving a slider must redraw the picture"
+    picture = explorer.png
     explorer.scale = 2.0
-    assert explorer._scale.value == 2.0 and explorer._image.value != picture
-    picture = explorer._image.value
+    assert explorer._scale.value == 2.0 and explorer.png != picture
+    picture = explorer.png
     explorer.activation = "sigmoid"
-    assert explorer._act.value == "sigmoid" and explorer._image.value != picture
+    assert explorer._act.value == "sigmoid" and explorer.png != picture
     assert "activation sigmoid" in explorer._status.value
 
 

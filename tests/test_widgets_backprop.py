@@ -91,16 +91,16 @@ def test_a_value_used_twice_gets_two_contributions():
 
 
 def test_image_changes_with_the_step(stepper):
-    first = stepper._image.value
+    first = stepper.png
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
     stepper.next()
-    second = stepper._image.value
+    second = stepper.png
     assert second != first
     stepper.goto_backward(2)
-    assert stepper._image.value not in (first, second)
+    assert stepper.png not in (first, second)
     assert "backward step 2" in stepper._status.value
     stepper._slider.value = 1                    # what a user's drag does
-    assert stepper.step == 1 and stepper._image.value == second
+    assert stepper.step == 1 and stepper.png == second
 
 
 def test_figure_highlights_the_current_edge(stepper):

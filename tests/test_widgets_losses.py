@@ -13,18 +13,18 @@ def explorer():
 
 
 def test_properties_drive_the_controls_and_the_picture(explorer):
-    before = explorer._image.value
+    before = explorer.png
     assert before[:8] == b"\x89PNG\r\n\x1a\n"
     explorer.prediction = -1.0
     assert explorer._sliders["prediction"].value == -1.0 and explorer.prediction == -1.0
-    assert explorer._image.value != before, "moving a slider must redraw the picture"
+    assert explorer.png != before, "moving a slider must redraw the picture"
     assert "prediction -1.00" in explorer._status.value
-    picture = explorer._image.value
+    picture = explorer.png
     explorer.loss = "huber"
-    assert explorer._loss.value == "huber" and explorer._image.value != picture
-    picture = explorer._image.value
+    assert explorer._loss.value == "huber" and explorer.png != picture
+    picture = explorer.png
     explorer.outlier = 9.0
-    assert explorer._image.value != picture, "moving the outlier must redraw the outlier panel"
+    assert explorer.png != picture, "moving the outlier must redraw the outlier panel"
 
 
 @pytest.mark.parametrize("name", list(LOSSES))

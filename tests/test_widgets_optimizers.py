@@ -77,12 +77,12 @@ def test_gradients_match_finite_differences():
 
 def test_image_changes_with_the_controls(race):
     race.set(function="quadratic", lr=0.05, steps=20, racers=OPTIMIZERS)
-    before = race._image.value
+    before = race.png
     race.lr = 0.1
-    after = race._image.value
+    after = race.png
     assert before[:8] == b"\x89PNG\r\n\x1a\n" and before != after
     race.function = "saddle"
-    assert race._image.value != after and race.summary().startswith("f = x^2/2 + y^4/4 - y^2/2")
+    assert race.png != after and race.summary().startswith("f = x^2/2 + y^4/4 - y^2/2")
 
 
 @pytest.mark.parametrize("control, value, err, words", [

@@ -8,6 +8,11 @@ installs bpkit when it is missing), so on chapter pages the launch buttons open 
 notebook, and say so. The reading version of the chapter stays one click away in the
 download menu, as ``.ipynb`` (generated from the MyST source by the build) and ``.md``.
 
+It adds ``widgets-mathjax3.js`` (from ``book/assets``), which lets the ipywidgets manager
+typeset with MathJax 3, and removes a duplicated inline script: sphinx-thebe registers its configuration
+(``const THEBE_JS_URL = ...``) once per build phase, and the second copy is a JavaScript
+error ("Identifier 'THEBE_JS_URL' has already been declared") on every page.
+
 Also: the JupyterHub of the launch buttons can be set without editing ``_config.yml``,
 with the environment variable ``BPFS_JUPYTERHUB_URL`` (e.g. ``BPFS_JUPYTERHUB_URL=https://hub.example.edu
 make book``), so an instructor builds the book for their own hub.
@@ -50,7 +55,22 @@ def _exercise_launch_links(app, pagename, templatename, context, doctree):
                 button["tooltip"] = f"Open this chapter's exercises on {button['text']}"
 
 
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    seen, kept = set(), []
+    for script in context.get("script_files", []):
+        key = (getattr(script, "filename", script) or "", repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    if "script_files" in context:
+        context["script_files"][:] = kept
+
+
 def setup(app):
+    # MathJax 3 for the ipywidgets manager (book/assets/widgets-mathjax3.js explains why);
+    # loaded before the widget manager and before MathJax runs (MathJax is deferred).
+    app.add_js_file("widgets-mathjax3.js", priority=200)
     app.connect("config-inited", _override_hub)
     app.connect("html-page-context", _exercise_launch_links, priority=502)   # after the theme's 501
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 
 
@@ -25,10 +27,13 @@ def _png(fig) -> bytes:
 class Widget:
     """Base class: subclasses build ``_controls()`` and implement ``figure()`` and ``summary()``.
 
-    ``_init_widgets()`` lays out the controls above an ``ipywidgets.Image`` showing
-    ``figure()`` as a PNG and a line of ``summary()`` text; ``update()`` recomputes
-    (``_recompute()``) and redraws. Set ``self._hold = True`` while changing several
-    controls, then call ``update()`` once.
+    ``_init_widgets()`` lays out the controls above the picture, ``figure()`` as a PNG, and a
+    line of ``summary()`` text; ``update()`` recomputes (``_recompute()``) and redraws. Set
+    ``self._hold = True`` while changing several controls, then call ``update()`` once.
+
+    The picture is an ``<img>`` in an ``ipywidgets.HTML`` rather than an ``ipywidgets.Image``,
+    which has no alt text: here ``alt_text()`` (the title and the summary, by default)
+    describes the current state to a screen reader, in the notebook and in the book.
     """
 
     _title = ""
@@ -45,7 +50,7 @@ class Widget:
     def _init_widgets(self):
         import ipywidgets as W
         self._W = W
-        self._image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self._image = W.HTML(layout=W.Layout(max_width="100%"))
         self._status = W.HTML()
         self._box = W.VBox([*self._controls(), self._image, self._status])
         self._hold = False
@@ -55,8 +60,21 @@ class Widget:
         if self._hold:
             return
         self._recompute()
-        self._image.value = _png(self.figure())
+        self._png = _png(self.figure())
+        png = base64.b64encode(self._png).decode("ascii")
+        self._image.value = (f'<img src="data:image/png;base64,{png}" alt="{html.escape(self.alt_text())}" '
+                             'style="max-width:100%;height:auto">')
         self._status.value = "<pre style='margin:0;font-size:85%'>" + self.summary() + "</pre>"
+
+    @property
+    def png(self) -> bytes:
+        """The picture currently shown, as PNG bytes."""
+        return self._png
+
+    def alt_text(self) -> str:
+        """What the picture shows, for screen readers: the widget's title and its summary."""
+        title = self._title or type(self).__name__
+        return f"{title}. " + " ".join(self.summary().split())
 
     def _recompute(self):
         pass
