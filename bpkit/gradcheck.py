@@ -218,6 +218,11 @@ def check_module(module, x, dout=None, rng=None, h=1e-5, tol=1e-6):
                             "to check it.")
     x = np.array(x, dtype=np.float64)
     out = module.forward(x)
+    if not np.array_equal(module.forward(x), out, equal_nan=True):
+        raise ValueError(f"check_module: {module!r}.forward gives a different output each time for the same "
+                         "input (a random layer such as Dropout in training mode), so finite differences "
+                         "cannot be taken. Check it in eval() mode, or check its ops function with a fixed "
+                         "rng seed, as tests/test_regularization.py does.")
     if dout is None:
         dout = (rng or np.random.default_rng(0)).standard_normal(np.shape(out))
     dx = module.backward(dout)

@@ -15,6 +15,9 @@ The module contract (what :func:`bpkit.train.fit` and the optimizers rely on):
   Optimizers update the ``params`` arrays in place, so the module sees the new values.
 * ``train()`` / ``eval()`` switch behaviour where it differs (dropout, batch norm);
   ``training`` tells which mode is on.
+* ``buffers`` is a dict of state that is not learned by gradient descent (batch norm's
+  running mean and variance). Optimizers never see it; ``state_dict()`` saves it with the
+  parameters, so early stopping restores both.
 
 Parameters are created from an explicit ``rng`` (a ``np.random.Generator``) and in an
 explicit ``dtype``: a float32 network stays float32 end to end.
@@ -28,7 +31,8 @@ from . import ops
 from ._checks import as_float_array, shape_str
 from .init import get_initializer
 
-__all__ = ["GELU", "LeakyReLU", "Linear", "Module", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "Dropout", "GELU", "LeakyReLU", "Linear", "Module", "ReLU", "Sequential",
+           "Sigmoid", "Tanh"]
 
 
 def takes_input_grad(module) -> bool:
@@ -52,6 +56,7 @@ class Module:
     def __init__(self):
         self._params: dict[str, np.ndarray] = {}
         self._grads: dict[str, np.ndarray] = {}
+        self._buffers: dict[str, np.ndarray] = {}
         self.training = True
         self._cache = None
 
@@ -73,6 +78,11 @@ class Module:
     def grads(self) -> dict:
         return self._grads
 
+    @property
+    def buffers(self) -> dict:
+        """Arrays of state that are not parameters (running statistics); empty for most modules."""
+        return getattr(self, "_buffers", {})
+
     def train(self, mode: bool = True):
         """Switch to training mode (or evaluation mode with ``mode=False``); returns ``self``."""
         self.training = bool(mode)
@@ -88,12 +98,12 @@ class Module:
         return int(sum(p.size for p in self.params.values()))
 
     def state_dict(self) -> dict:
-        """A copy of every parameter, keyed as in ``params``."""
-        return {k: v.copy() for k, v in self.params.items()}
+        """A copy of every parameter and buffer, keyed as in ``params`` and ``buffers``."""
+        return {k: v.copy() for k, v in {**self.params, **self.buffers}.items()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Copy ``state`` into the parameters in place (optimizers keep their references)."""
-        params = self.params
+        """Copy ``state`` into the parameters and buffers in place (optimizers keep their references)."""
+        params = {**self.params, **self.buffers}
         if set(state) != set(params):
             raise ValueError(f"{type(self).__name__}.load_state_dict: keys differ; expected "
                              f"{sorted(params)}, got {sorted(state)}.")
@@ -292,6 +302,10 @@ class Sequential(Module):
     def grads(self):
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
 
+    @property
+    def buffers(self):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
+
     def train(self, mode=True):
         super().train(mode)
         for layer in self.layers:
@@ -340,3 +354,166 @@ class GELU(_Elementwise):
 
     def extra_repr(self):
         return "" if self.approximate == "none" else f"approximate={self.approximate!r}"
+
+
+class Dropout(Module):
+    r"""Inverted dropout (:func:`bpkit.ops.dropout_forward`): in training mode each entry is
+    zeroed with probability ``p`` and the others scaled by $1/(1-p)$; in evaluation mode
+    the identity.
+
+    Parameters
+    ----------
+    p : float in [0, 1], default 0.5
+        The probability of dropping a unit (PyTorch's convention).
+    rng : np.random.Generator
+        Source of the masks (required: training must be reproducible).
+    """
+
+    def __init__(self, p=0.5, *, rng=None):
+        super().__init__()
+        ops._check_dropout_p(p, "Dropout")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"Dropout: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
+                            "Pass rng=np.random.default_rng(0) so the dropped units are reproducible.")
+        self.p, self.rng = p, rng
+
+    def forward(self, x):
+        if not self.training:
+            x = as_float_array(x, "Dropout.forward", "x")
+            self._cache = None, x.shape
+            return x
+        out, mask = ops.dropout_forward(x, self.p, self.rng)
+        self._cache = mask, out.shape
+        return out
+
+    def backward(self, dout, input_grad=True):
+        mask, shape = self._need_cache()
+        if not input_grad:
+            return None
+        if np.shape(dout) != shape:
+            raise ValueError(f"{self!r}.backward: dout must have the shape of the forward output "
+                             f"{shape_str(shape)}, got {shape_str(np.shape(dout))}. Pass the gradient with "
+                             "respect to this layer's output.")
+        return ops.dropout_backward(dout, mask) if mask is not None else \
+            as_float_array(dout, "Dropout.backward", "dout").copy()
+
+    def _need_cache(self):
+        if self._cache is None:
+            raise RuntimeError("Dropout.backward called before forward: run forward(x) first so the layer "
+                               "can remember which units it dropped.")
+        return self._cache
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class _BatchNorm(Module):
+    _layout = "(N, D)"
+    _ndim = 2
+    _letter = "D"
+
+    def __init__(self, F, *, momentum=0.1, eps=1e-5, dtype=np.float64):
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(F, (int, np.integer)) or isinstance(F, bool) or F < 1:
+            raise ValueError(f"{name}: the number of features {self._letter} must be a positive int, got {F!r}. "
+                             f"Pass x.shape[1], e.g. {name}(256).")
+        if not (np.isscalar(momentum) and 0 <= momentum <= 1):
+            raise ValueError(f"{name}: 'momentum' must be a number in [0, 1], got {momentum!r}. It is the weight "
+                             "of the newest batch in the running averages; use the default 0.1.")
+        if not (np.isscalar(eps) and np.isfinite(eps) and eps >= 0):
+            raise ValueError(f"{name}: 'eps' must be a finite number >= 0, got {eps!r}. Use the default 1e-5.")
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"{name}: 'dtype' must be a float dtype such as np.float32, got {dtype}.")
+        self.F, self.momentum, self.eps, self.dtype = int(F), momentum, eps, dtype
+        self._params["gamma"] = np.ones(self.F, dtype=dtype)
+        self._params["beta"] = np.zeros(self.F, dtype=dtype)
+        self._buffers["running_mean"] = np.zeros(self.F, dtype=dtype)
+        self._buffers["running_var"] = np.ones(self.F, dtype=dtype)
+
+    @property
+    def gamma(self):
+        return self._params["gamma"]
+
+    @property
+    def beta(self):
+        return self._params["beta"]
+
+    @property
+    def running_mean(self):
+        return self._buffers["running_mean"]
+
+    @property
+    def running_var(self):
+        return self._buffers["running_var"]
+
+    def forward(self, x):
+        x = as_float_array(x, f"{self!r}.forward", "x", dtype=self.dtype)
+        if x.ndim != self._ndim or x.shape[1] != self.F:
+            other = {2: "BatchNorm1d", 4: "BatchNorm2d"}.get(x.ndim)
+            hint = (f" For input of this layout use {other}." if other and other != type(self).__name__ else
+                    f" Build this layer with {self._letter} = {x.shape[1]}." if x.ndim == self._ndim else "")
+            raise ValueError(f"{self!r}.forward: x must have shape {self._layout.replace(self._letter, str(self.F))}"
+                             f", got {shape_str(x.shape)}.{hint}")
+        if x.dtype != self.dtype:
+            raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
+                            f"Cast the input with x.astype(np.{self.dtype}).")
+        if self.training:
+            out, cache = ops.batchnorm_forward(x, self.gamma, self.beta, self.eps)
+            m = x.size // self.F
+            mom = self.dtype.type(self.momentum)
+            # Running averages as PyTorch keeps them: the variance is the unbiased one.
+            self.running_mean[...] = (1 - mom) * self.running_mean + mom * cache.mean
+            self.running_var[...] = (1 - mom) * self.running_var + mom * cache.var * self.dtype.type(m / (m - 1))
+        else:
+            out, cache = ops.batchnorm_forward(x, self.gamma, self.beta, self.eps,
+                                               mean=self.running_mean, var=self.running_var)
+        self._cache = cache
+        return out
+
+    def backward(self, dout, input_grad=True):
+        cache = self._need_cache()
+        if np.shape(dout) != cache.xhat.shape:
+            raise ValueError(f"{self!r}.backward: dout must have the shape of this layer's output "
+                             f"{shape_str(cache.xhat.shape)}, got {shape_str(np.shape(dout))}. Pass the gradient "
+                             "of the loss with respect to this layer's output.")
+        dx, dgamma, dbeta = ops.batchnorm_backward(dout, cache)
+        self._grads["gamma"], self._grads["beta"] = dgamma, dbeta
+        return dx if input_grad else None
+
+    def extra_repr(self):
+        extra = "" if self.momentum == 0.1 else f", momentum={self.momentum}"
+        extra += "" if self.eps == 1e-5 else f", eps={self.eps}"
+        return f"{self.F}{extra}" + ("" if self.dtype == np.float64 else f", dtype={self.dtype}")
+
+
+class BatchNorm1d(_BatchNorm):
+    r"""Batch normalisation of dense features, input (N, D) (:func:`bpkit.ops.batchnorm_forward`).
+
+    In training mode each feature is normalised with the batch mean and (biased) variance,
+    and running averages are updated as PyTorch does:
+    ``running = (1 - momentum) * running + momentum * batch``, with the *unbiased* batch
+    variance. In evaluation mode the running averages are used instead, so the output of
+    one example does not depend on the others in its batch.
+
+    Parameters
+    ----------
+    D : int
+        Number of features.
+    momentum : float, default 0.1
+        Weight of the newest batch in the running averages.
+    eps : float, default 1e-5
+    dtype : float dtype, default float64
+
+    ``params``: ``gamma`` (ones) and ``beta`` (zeros), shape (D,). ``buffers``:
+    ``running_mean`` (zeros) and ``running_var`` (ones), shape (D,).
+    """
+
+
+class BatchNorm2d(_BatchNorm):
+    r"""Batch normalisation of image channels, input (N, C, H, W): each channel is normalised
+    over the N, H and W axes. Otherwise as :class:`BatchNorm1d`, with C in place of D."""
+    _layout = "(N, C, H, W)"
+    _ndim = 4
+    _letter = "C"

@@ -16,6 +16,7 @@ modify their inputs, and they keep the float dtype they are given: float32 in, f
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +31,8 @@ __all__ = [
     "softmax", "log_softmax", "softmax_forward", "softmax_backward",
     "logsumexp",
     "gelu_forward", "gelu_backward",
+    "dropout_forward", "dropout_backward",
+    "BatchNormCache", "batchnorm_forward", "batchnorm_backward",
 ]
 
 
@@ -309,3 +312,183 @@ def gelu_backward(dout, cache):
         zc = np.clip(z, -100, 100)
         local = 0.5 * (1 + p) + 0.5 * zc * (1 - p * p) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * zc * zc)
     return (dout * local).astype(dout.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- dropout
+
+def dropout_forward(x, p, rng):
+    r"""Inverted dropout (training mode): zero each entry with probability ``p``, scale the rest by $1/(1-p)$.
+
+    $y = x \odot m$ with $m_i = [u_i \ge p] / (1 - p)$ and $u_i$ uniform on $[0, 1)$, so
+    $\mathbb E[y_i] = x_i$ and evaluation needs no rescaling: in evaluation mode dropout is
+    the identity (the module :class:`bpkit.nn.Dropout` skips this function there).
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+    p : float in [0, 1]
+        Probability of *dropping* an entry, as in PyTorch (``p=1`` gives zeros).
+    rng : np.random.Generator
+        Source of the mask; the same seed gives the same mask.
+
+    Returns
+    -------
+    out : ndarray, the shape and dtype of ``x``
+    cache : ndarray or None
+        The scaled mask $m$ (``None`` when ``p == 0``), what :func:`dropout_backward` needs.
+    """
+    x = as_float_array(x, "dropout_forward", "x")
+    _check_dropout_p(p, "dropout_forward")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"dropout_forward: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
+                        "Pass rng=np.random.default_rng(0) so the dropped units are reproducible.")
+    if p == 0:
+        return x.copy(), None
+    if p == 1:
+        mask = np.zeros_like(x)
+    else:
+        u = rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
+        mask = (u >= p).astype(x.dtype)
+        mask *= x.dtype.type(1.0 / (1.0 - p))
+    return x * mask, mask
+
+
+def dropout_backward(dout, cache):
+    r"""$dx = dout \odot m$: a dropped unit passes no gradient, a kept one passes it scaled by $1/(1-p)$."""
+    mask = cache
+    if mask is None:                                       # p == 0: the identity
+        return as_float_array(dout, "dropout_backward", "dout").copy()
+    dout = _elementwise_dout(dout, mask, "dropout_backward")
+    return dout * mask
+
+
+def _check_dropout_p(p, func):
+    if isinstance(p, bool) or not np.isscalar(p) or not isinstance(p, (int, float, np.number)) \
+            or not 0 <= p <= 1:
+        raise ValueError(f"{func}: 'p' is the probability of dropping a unit and must be a number in "
+                         f"[0, 1], got {p!r}. Use e.g. p=0.5 (p is the drop rate, not the keep rate).")
+
+
+# --------------------------------------------------------------------------- batch normalisation
+
+class BatchNormCache(NamedTuple):
+    """What :func:`batchnorm_backward` needs, and the statistics a module keeps running averages of."""
+
+    xhat: np.ndarray           #: the normalised input, shape of x
+    inv_std: np.ndarray        #: $1/\sqrt{\sigma^2 + \epsilon}$ per feature, shape (D,) or (C,)
+    gamma: np.ndarray          #: the scale, shape (D,) or (C,)
+    mean: np.ndarray           #: the mean used, shape (D,) or (C,)
+    var: np.ndarray            #: the (biased) variance used, shape (D,) or (C,)
+    batch_stats: bool          #: True if mean and var came from the batch (training mode)
+
+
+def _bn_axes(x):
+    return (0,) if x.ndim == 2 else (0, 2, 3)
+
+
+def _bn_shape(v, x):
+    """A per-feature vector shaped to broadcast against x: (D,) for (N, D), (1, C, 1, 1) for (N, C, H, W)."""
+    return v if x.ndim == 2 else v.reshape(1, -1, 1, 1)
+
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5, mean=None, var=None):
+    r"""Batch normalisation: $y = \gamma\,\hat x + \beta$ with $\hat x = (x - \mu) / \sqrt{\sigma^2 + \epsilon}$.
+
+    Each feature is normalised over the batch (Ioffe and Szegedy, 2015): for dense input
+    ``x`` of shape (N, D) over the N rows, for images of shape (N, C, H, W) over the N, H and W
+    axes of each channel. $\sigma^2$ is the *biased* variance (divided by the count), as in
+    the paper and in PyTorch.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D) or (N, C, H, W)
+    gamma, beta : ndarray, shape (D,) or (C,)
+        Learned scale and shift.
+    eps : float, default 1e-5
+        Added to the variance, so a constant feature does not divide by zero.
+    mean, var : ndarray, shape (D,) or (C,), optional
+        Statistics to use instead of the batch's (evaluation mode: the module passes its
+        running averages). They are then constants, and the backward pass is the plain
+        affine one.
+
+    Returns
+    -------
+    out : ndarray, the shape and dtype of ``x``
+    cache : BatchNormCache
+        Holds the batch ``mean`` and ``var`` (for the running averages) and what the backward
+        pass needs.
+    """
+    func = "batchnorm_forward"
+    x = as_float_array(x, func, "x")
+    if x.ndim not in (2, 4):
+        raise ValueError(f"{func}: 'x' must have shape (N, D) or (N, C, H, W), got {shape_str(x.shape)} "
+                         f"({x.ndim}-D). " + ("For one feature vector use x.reshape(1, -1); note that "
+                                              "batch statistics need N >= 2." if x.ndim == 1 else
+                                              "Reshape it to one of the two layouts."))
+    F = x.shape[1]
+    gamma = as_float_array(gamma, func, "gamma", dtype=x.dtype)
+    beta = as_float_array(beta, func, "beta", dtype=x.dtype)
+    feat = "D" if x.ndim == 2 else "C"
+    for name, v in (("gamma", gamma), ("beta", beta)):
+        check_shape(v, func, name, (F,), hint=f"It holds one value per feature: {feat} = x.shape[1] = {F}.")
+    check_same_dtype(func, x=x, gamma=gamma, beta=beta)
+    if not (np.isscalar(eps) and np.isfinite(eps) and eps >= 0):
+        raise ValueError(f"{func}: 'eps' must be a finite number >= 0, got {eps!r}. Use the default 1e-5.")
+    axes = _bn_axes(x)
+    if (mean is None) != (var is None):
+        raise ValueError(f"{func}: pass both 'mean' and 'var' (evaluation mode) or neither (training mode, "
+                         "batch statistics); got only " + ("'mean'." if var is None else "'var'."))
+    if mean is None:
+        count = x.size // F
+        if count < 2:
+            raise ValueError(f"{func}: batch statistics need more than one value per feature, got x of shape "
+                             f"{shape_str(x.shape)}. Use a batch of at least 2 examples in training mode (with fit, choose a "
+                             "batch_size that does not leave a last batch of 1), or call the module's eval() to "
+                             "normalise with its running averages.")
+        mean = x.mean(axis=axes)
+        xc = x - _bn_shape(mean, x)
+        var = np.mean(xc * xc, axis=axes)
+        batch_stats = True
+    else:
+        mean = as_float_array(mean, func, "mean", dtype=x.dtype)
+        var = as_float_array(var, func, "var", dtype=x.dtype)
+        for name, v in (("mean", mean), ("var", var)):
+            check_shape(v, func, name, (F,), hint=f"It holds one value per feature: {feat} = {F}.")
+        mean, var = mean.astype(x.dtype, copy=False), var.astype(x.dtype, copy=False)
+        if np.any(var < 0):
+            raise ValueError(f"{func}: 'var' must be >= 0, got a minimum of {var.min()!r}. Pass the running "
+                             "variance, not a standard deviation or a log-variance.")
+        xc = x - _bn_shape(mean, x)
+        batch_stats = False
+    inv_std = (1.0 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype, copy=False)
+    xhat = xc * _bn_shape(inv_std, x)
+    out = xhat * _bn_shape(gamma, x) + _bn_shape(beta, x)
+    return out, BatchNormCache(xhat, inv_std, gamma, mean, var, batch_stats)
+
+
+def batchnorm_backward(dout, cache):
+    r"""Gradients of batch normalisation: ``(dx, dgamma, dbeta)``.
+
+    $d\beta = \sum dY$ and $d\gamma = \sum dY \odot \hat X$ over the batch (and the image
+    axes). With batch statistics, the mean and variance depend on every example, so
+    each $dx_i$ gathers three paths; with $m$ values per feature they sum to
+
+    $$dx = \frac{\gamma}{m\sqrt{\sigma^2+\epsilon}}\Big(m\,dY - d\beta - \hat X\, d\gamma\Big).$$
+
+    With fixed statistics (evaluation mode) only the direct path is left:
+    $dx = dY\,\gamma / \sqrt{\sigma^2+\epsilon}$.
+    """
+    xhat, inv_std, gamma, _, _, batch_stats = cache
+    dout = _elementwise_dout(dout, xhat, "batchnorm_backward")
+    axes = _bn_axes(xhat)
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * xhat).sum(axis=axes)
+    scale = _bn_shape(gamma * inv_std, xhat)
+    if not batch_stats:
+        return dout * scale, dgamma, dbeta
+    m = xhat.size // xhat.shape[1]
+    dx = m * dout
+    dx -= _bn_shape(dbeta, xhat)
+    dx -= xhat * _bn_shape(dgamma, xhat)
+    dx *= scale / xhat.dtype.type(m)
+    return dx, dgamma, dbeta
