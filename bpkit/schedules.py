@@ -50,15 +50,16 @@ def warmup_cosine(t, warmup, total, min_factor=0.0):
     r"""The factor of a linear warm-up followed by a cosine decay, for step ``t = 0, 1, ...``.
 
     $$
-    f(t) = \begin{cases} t / W & t < W,\\
-    m + (1 - m)\,\tfrac12\bigl(1 + \cos(\pi\,\tfrac{t - W}{T - W})\bigr) & W \le t \le T,\\
-    m & t > T, \end{cases}
+    f(t) = \begin{cases} t / t_{\mathrm{warm}} & t < t_{\mathrm{warm}},\\
+    m + (1 - m)\,\tfrac12\bigl(1 + \cos(\pi\,\tfrac{t - t_{\mathrm{warm}}}{t_{\max} - t_{\mathrm{warm}}})\bigr)
+      & t_{\mathrm{warm}} \le t \le t_{\max},\\
+    m & t > t_{\max}, \end{cases}
     $$
 
-    with $W$ = ``warmup``, $T$ = ``total`` and $m$ = ``min_factor``. It rises from 0 to 1 over
-    the first $W$ steps, then falls along half a cosine to $m$ at step $T$ (the formula of
-    Hugging Face's ``get_cosine_schedule_with_warmup``, with a floor). Multiply by the base
-    learning rate to get the rate.
+    with $t_{\mathrm{warm}}$ = ``warmup``, $t_{\max}$ = ``total`` and $m$ = ``min_factor``. It rises
+    from 0 to 1 over the first $t_{\mathrm{warm}}$ steps, then falls along half a cosine to $m$ at
+    step $t_{\max}$ (the formula of Hugging Face's ``get_cosine_schedule_with_warmup``, with a
+    floor). Multiply by the base learning rate to get the rate.
     """
     owner = "warmup_cosine"
     t = _int(owner, "t", t, 0, 10)
