@@ -3,7 +3,8 @@ r"""Weight initializers: ``init(rng, fan_in, fan_out, dtype) -> W`` of shape (fa
 All draw from an explicit ``np.random.Generator``. The variance rules come from keeping
 the variance of activations (forward) or gradients (backward) constant across layers:
 
-* Glorot/Xavier (Glorot & Bengio, 2010): $\mathrm{Var}(W) = 2 / (D + M)$, for tanh/sigmoid.
+* Glorot/Xavier (Glorot & Bengio, 2010): $\mathrm{Var}(W) = 2 / (D + M)$, for tanh-like
+  activations ($\phi'(0) = 1$; the sigmoid, with $\sigma'(0) = 1/4$, is not one).
 * He/Kaiming (He et al., 2015): $\mathrm{Var}(W) = 2 / D$, for ReLU, which zeroes half its input.
 * LeCun: $\mathrm{Var}(W) = 1 / D$.
 

@@ -10,8 +10,10 @@ the optimizer, per parameter name, created on the first step with the parameter'
 and dtype. ``opt.state`` shows it; ``opt.reset()`` forgets it.
 
 Update rules and defaults are those of ``torch.optim`` (PyTorch 2.x), written out in each
-class, so a learner who moves on gets the same numbers. With gradient $g$, parameter
-$\theta$, learning rate $\eta$ and step $t = 1, 2, \dots$:
+class, so a learner who moves on gets the same numbers. Only PyTorch's default variants exist:
+SGD has no ``dampening`` (PyTorch's default ``dampening=0``), RMSprop no ``centered`` option
+(PyTorch's default ``centered=False``) and Adam no ``amsgrad`` (default ``False``). With
+gradient $g$, parameter $\theta$, learning rate $\eta$ and step $t = 1, 2, \dots$:
 
 * SGD: $g \leftarrow g + \lambda\theta$; $v \leftarrow \mu v + g$ ($v = g$ at $t = 1$);
   $\theta \leftarrow \theta - \eta v$, or with Nesterov $\theta \leftarrow \theta - \eta (g + \mu v)$.
@@ -19,8 +21,10 @@ $\theta$, learning rate $\eta$ and step $t = 1, 2, \dots$:
 * Adam (Kingma & Ba, 2015): $m \leftarrow \beta_1 m + (1-\beta_1) g$, $v \leftarrow \beta_2 v + (1-\beta_2) g^2$,
   $\theta \leftarrow \theta - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}$;
   ``weight_decay`` adds $\lambda\theta$ to $g$ (L2).
-* AdamW (Loshchilov & Hutter, 2019): as Adam, but the decay is decoupled:
-  $\theta \leftarrow \theta(1 - \eta\lambda)$ before the Adam step.
+* AdamW (Loshchilov & Hutter, 2019): as Adam, but the decay is decoupled from the gradient:
+  $\theta \leftarrow \theta(1 - \eta\lambda)$ before the Adam step. Multiplying $\lambda$ by the
+  learning rate $\eta$ is PyTorch's parametrization; in the paper's Algorithm 2 the decay is
+  $\eta_t \lambda \theta$ with $\eta_t$ the schedule multiplier, not Adam's step size $\alpha$.
 """
 
 from __future__ import annotations

@@ -159,3 +159,10 @@ def test_every_exercise_has_a_planted_mistake():
 def test_unsolved_stub_is_not_attempted(grade_id, stub):
     result = run_exercise(NB, grade_id, stub)
     assert result.status == "not_attempted" and "not attempted yet" in str(result)
+
+
+def test_adam_rosenbrock_hint_explains_the_distance():
+    """With lr = 0.001, x must travel from -1.5 to 1 but moves about lr per step: the second hint says so."""
+    result = run_exercise(NB, "ex4_9_adam_rosenbrock", "def adam_rosenbrock():\n    return 0.001, 0.9, 0.999")
+    assert result.status == "incorrect" and "it has not arrived yet" in result.message, result.summary()
+    assert "x moves by about 1 at most in 1000 steps, but it must go from -1.5 to 1" in result.hints[1]

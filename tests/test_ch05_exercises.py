@@ -69,9 +69,13 @@ PLANTED = [
     ("ex5_4_init_std", INIT.format(HE="math.sqrt(2 / fan_out)", XA="math.sqrt(2 / (fan_in + fan_out))"),
      "incorrect", "fan_in and fan_out are swapped"),
     ("ex5_4_init_std", INIT.format(HE="math.sqrt(1 / fan_in)", XA="math.sqrt(2 / (fan_in + fan_out))"),
-     "incorrect", "He's variance is 2 / fan_in; you used 1 / fan_in"),
+     "incorrect", "He's variance is 2 / fan_in; you used 1 / fan_in (LeCun's rule), with which ReLU activations "
+     "lose half their variance at every layer"),
     ("ex5_4_init_std", INIT.format(HE="math.sqrt(2 / fan_in)", XA="math.sqrt(1 / fan_in)"),
-     "incorrect", "Xavier here uses 1 / fan_in"),
+     "incorrect", "Xavier here uses 1 / fan_in (LeCun's rule); Xavier uses one over the average fan"),
+    ("ex5_4_init_std", INIT.format(HE="math.sqrt(2 / fan_in)", XA="math.sqrt(1 / (fan_in + fan_out))"),
+     "incorrect", "one over the average fan (fan_in + fan_out) / 2 (the harmonic mean of 1/fan_in and 1/fan_out); "
+     "you used 1 / (fan_in + fan_out)"),
     ("ex5_5_layer_grad_norms", NORMS.format(EXPR="np.linalg.norm(l.grads['W'])", POST="[::-1]"),
      "incorrect", "the norms are in reverse order"),
     ("ex5_5_layer_grad_norms", NORMS.format(EXPR="np.sum(l.grads['W'] ** 2)", POST=""),

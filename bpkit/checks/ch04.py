@@ -37,7 +37,7 @@ def _rng():
 # ----------------------------------------------------------------------------- 4.1 gradient descent
 
 def gradient_descent(grad, x0, lr, steps):
-    r"""Reference: the iterates $x_0, x_1, \dots, x_K$ of $x_{k+1} = x_k - \eta \nabla f(x_k)$, shape (K + 1, D)."""
+    r"""Reference: the iterates $x_0, x_1, \dots$ of $x_{k+1} = x_k - \eta \nabla f(x_k)$, shape (steps + 1, D)."""
     opt, x = optim.SGD(lr=lr), np.array(x0, dtype=np.float64)
     path = [x.copy()]
     for _ in range(steps):
@@ -390,7 +390,7 @@ def check_warmup_cosine(student):
     return check_function(
         lambda W, T, m: _schedule_values(student, W, T, m),
         lambda W, T, m: _schedule_values(schedules.warmup_cosine, W, T, m), cases,
-        name="Exercise 4.7 (warmup_cosine)", points=POINTS["warmup_cosine"], output_names=("factors for t = 0..T+5",),
+        name="Exercise 4.7 (warmup_cosine)", points=POINTS["warmup_cosine"], output_names=("factors for t = 0..total+5",),
         rtol=1e-9, atol=1e-12,
         mistakes=[
             Mistake("the warm-up is one step ahead: it is t / warmup, so the factor is 0 at t = 0 and reaches 1 "
@@ -454,8 +454,9 @@ def check_adam_rosenbrock(answer):
     """Exercise 4.9: ``(lr, beta1, beta2)`` with which Adam gets within 0.01 of (1, 1) on Rosenbrock in 1000 steps."""
     name, pts = "Exercise 4.9 (adam_rosenbrock)", POINTS["adam_rosenbrock"]
     hints = ["Race only Adam on 'rosenbrock' with steps = 1000, and watch its distance to the minimum.",
-             "Adam moves each coordinate by about lr per step, whatever the gradient's size: with lr = 0.001 it "
-             "cannot travel the 2.5 units to (1, 1) in 1000 steps. Try lr between 0.01 and 0.1.",
+             "Adam moves each coordinate by about lr per step, whatever the gradient's size: with lr = 0.001, x "
+             "moves by about 1 at most in 1000 steps, but it must go from -1.5 to 1 (and the path along the curved "
+             "valley is longer still). Try lr between 0.01 and 0.1.",
              "A shorter memory for the squared gradients (beta2 = 0.99) lets Adam adapt as the valley bends; "
              "e.g. lr = 0.02, betas (0.9, 0.99)."]
     try:

@@ -182,13 +182,14 @@ def check_init_std(student):
             Mistake("fan_in and fan_out are swapped: He's rule divides by fan_in, the number of inputs D of the "
                     "layer (W has shape (fan_in, fan_out))", wrong(lambda d, m: math.sqrt(2 / m), xa_ok),
                     "fan_in = D is the number of rows of W, the inputs each unit sums over."),
-            Mistake("Xavier's variance is 2 / (fan_in + fan_out), the average of 1/fan_in and 1/fan_out; you "
-                    "used 1 / (fan_in + fan_out)", wrong(he_ok, lambda d, m: math.sqrt(1 / (d + m))),
-                    "Keep the 2 in the numerator."),
-            Mistake("Xavier here uses 1 / fan_in (LeCun's rule); Xavier averages the fans: 2 / (fan_in + fan_out)",
+            Mistake("Xavier's variance is 2 / (fan_in + fan_out), one over the average fan (fan_in + fan_out) / 2 "
+                    "(the harmonic mean of 1/fan_in and 1/fan_out); you used 1 / (fan_in + fan_out)",
+                    wrong(he_ok, lambda d, m: math.sqrt(1 / (d + m))), "Keep the 2 in the numerator."),
+            Mistake("Xavier here uses 1 / fan_in (LeCun's rule); Xavier uses one over the average fan: "
+                    "2 / (fan_in + fan_out)",
                     wrong(he_ok, lambda d, m: math.sqrt(1 / d)), "Var = 2 / (fan_in + fan_out)."),
-            Mistake("He's variance is 2 / fan_in; you used 1 / fan_in (LeCun's rule), which lets ReLU activations "
-                    "shrink by half a variance per layer", wrong(lambda d, m: math.sqrt(1 / d), xa_ok),
+            Mistake("He's variance is 2 / fan_in; you used 1 / fan_in (LeCun's rule), with which ReLU activations "
+                    "lose half their variance at every layer", wrong(lambda d, m: math.sqrt(1 / d), xa_ok),
                     "ReLU zeroes half its inputs, and the factor 2 compensates."),
         ],
         hints=["Both rules keep the variance of the signal constant from layer to layer; they differ in the "
@@ -214,7 +215,7 @@ def _net(rng, sizes, act):
 
 
 def check_layer_grad_norms(student):
-    """Exercise 5.5: ``layer_grad_norms(model, X, G) -> array (L,)``: |dW| of each Linear layer, in order."""
+    """Exercise 5.5: ``layer_grad_norms(model, X, G) -> array (K,)``: |dW| of each of the K Linear layers, in order."""
     rng = _rng()
     cases = []
     for sizes, act in (([4, 5, 5, 3], nn.Tanh), ([6, 8, 8, 8, 8, 2], nn.Sigmoid), ([3, 4, 4, 4], nn.ReLU)):
@@ -255,7 +256,7 @@ def check_layer_grad_norms(student):
 # ----------------------------------------------------------------------------- 5.6 linear collapse
 
 def collapse(Ws, bs):
-    r"""Reference: the single affine map equal to $x \mapsto (\dots((xW_1 + b_1)W_2 + b_2)\dots)W_L + b_L$."""
+    r"""Reference: the single affine map equal to $x \mapsto (\dots((xW^{[1]} + b^{[1]})W^{[2]} + b^{[2]})\dots)W^{[K]} + b^{[K]}$."""
     W, b = Ws[0], bs[0]
     for Wl, bl in zip(Ws[1:], bs[1:]):
         W, b = W @ Wl, b @ Wl + bl

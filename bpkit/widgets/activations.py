@@ -46,8 +46,9 @@ def depth_statistics(depth, activation="tanh", init="xavier", scale=1.0, width=6
     The network is ``depth`` blocks ``Linear(width, width, init=scaled(init, scale))`` then the
     activation. From ``rng = np.random.default_rng(seed)`` we draw, in this order, the input
     ``X`` (n, width) and the upstream gradient ``G`` (n, width), both standard normal, then
-    the weights layer by layer. The loss is $L = \sum (A^{[L]} \odot G) / n$, so the backward
-    pass starts from ``dout = G / n``.
+    the weights layer by layer. With $K$ = ``depth`` layers and $N$ = ``n`` examples, the loss
+    is $L = \frac{1}{N} \sum_{i,j} (A^{[K]} \odot G)_{ij}$, so the backward pass starts from
+    ``dout = G / n``.
 
     Returns
     -------

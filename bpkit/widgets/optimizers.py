@@ -91,11 +91,11 @@ def make_optimizer(name, lr, momentum=0.9, betas=(0.9, 0.999)):
 
 
 def run_optimizer(surf, optimizer, steps, start=None, limit=1e6):
-    """Run ``optimizer`` on ``surf`` from ``start`` for ``steps`` steps; the points, shape (K + 1, 2).
+    """Run ``optimizer`` on ``surf`` from ``start`` for ``steps`` steps; the points, shape (k + 1, 2).
 
     One parameter array ``p`` of shape (2,) is updated in place by ``optimizer.step({"p": p},
-    {"p": grad(p)})``. The run stops early (K < ``steps``) when ``p`` leaves the box
-    ``|p| < limit`` or stops being finite: it diverged.
+    {"p": grad(p)})``; ``k`` is the number of steps taken, ``steps`` unless the run stops early
+    (k < ``steps``) because ``p`` left the box ``|p| < limit`` or stopped being finite: it diverged.
     """
     p = np.array(surf.start if start is None else start, dtype=np.float64)
     path = [p.copy()]
