@@ -11,13 +11,15 @@ applied to every edge of the graph, visiting the results in reverse topological 
 that a node's gradient is complete before it is passed on. ``+=`` (not ``=``) is what makes
 a value used twice receive the sum of both contributions.
 
-Semantics of ``backward`` (the same as PyTorch's for leaves):
+Semantics of ``backward`` (for leaves, those of PyTorch, where a second backward pass
+through the same graph needs ``retain_graph=True``):
 
 * ``root.backward()`` sets ``root.grad = 1``, resets the gradients of the other *inner*
   nodes of the graph (results of operations) to 0, and *adds* into the ``grad`` of the
   leaves (values created directly with ``Value(...)``);
-* so calling ``backward()`` twice doubles the gradients of the leaves, and gradients of
-  two different results computed from the same leaves add up;
+* so the gradients of two losses computed from the same leaves add up, the gradient of
+  their sum; and calling ``backward()`` twice on the same loss doubles the gradients of the
+  leaves, a bug if you meant to start afresh;
 * ``root.zero_grad()`` sets every ``grad`` in the graph to 0, to start afresh.
 
 :func:`draw_graph` draws the graph with its values and gradients using matplotlib only,
@@ -96,7 +98,17 @@ class Value:
         return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
 
     def __pow__(self, other):
-        r"""$u^k$; local derivatives $k u^{k-1}$ for the base and $u^k \ln u$ for the exponent."""
+        r"""$u^k$; local derivatives $k u^{k-1}$ for the base and $u^k \ln u$ for the exponent.
+
+        Edge cases. A negative base is allowed only with an integer exponent $k$; $u^k$ is not
+        real for the non-integer exponents next to $k$, so it has no derivative with respect to
+        the exponent, and 0 is recorded: if the exponent is a ``Value`` that should learn, keep
+        the base positive. For the base $u = 0$ and $k > 0$, $u^k = 0$ for all such $k$, so the
+        recorded 0 is exact; and for $0 < k < 1$ the derivative with respect to the base is
+        $+\infty$ (think of $\sqrt{u}$ at 0), recorded as ``math.inf``: a nonzero upstream
+        gradient gives an infinite gradient, while a zero upstream gradient passes nothing on
+        (see :meth:`backward`).
+        """
         other = self._wrap(other, "__pow__")
         a, k = self.data, other.data
         if a < 0 and not k.is_integer():
@@ -104,7 +116,8 @@ class Value:
         if a == 0 and k < 0:
             raise ZeroDivisionError(f"Value.__pow__: 0 to the negative power {k:g}.")
         out = a ** k
-        # d(a^k)/da = k a^(k-1); d(a^k)/dk = a^k ln a, defined for a > 0 only (0 is recorded otherwise)
+        # d(a^k)/da = k a^(k-1); d(a^k)/dk = a^k ln a, defined for a > 0 only (0 is recorded otherwise,
+        # exact for a = 0 and k > 0; for a < 0 there is no derivative with respect to k)
         if a == 0:
             da = k if k == 1 else (0.0 if k == 0 or k > 1 else math.inf)
         else:
@@ -145,9 +158,11 @@ class Value:
     # -- functions -----------------------------------------------------------------
     def exp(self):
         r"""$e^x$; local derivative $e^x$, the output itself."""
-        if self.data > 709:
-            raise OverflowError(f"Value.exp: exp({self.data:g}) overflows a float.")
-        out = math.exp(self.data)
+        try:
+            out = math.exp(self.data)
+        except OverflowError:
+            raise OverflowError(f"Value.exp: exp({self.data:g}) is larger than the largest float (about 1.8e308); "
+                                "the argument must be at most about 709.78.") from None
         return Value(out, (self,), "exp", (out,))
 
     def log(self):
@@ -175,7 +190,9 @@ class Value:
     def backward(self, grad=1.0):
         r"""Reverse-mode differentiation: fill ``.grad`` of every node with $\partial\,\text{self}/\partial\,\text{node}$.
 
-        Inner nodes are reset first; leaves accumulate (see the module docstring).
+        Inner nodes are reset first; leaves accumulate (see the module docstring). A node whose
+        gradient is 0 passes nothing on, even along an edge with an infinite local derivative
+        (as for ``u ** 0.5`` at ``u = 0``), where ``0 * inf`` would give ``nan``.
         """
         order = topological_order(self)
         for v in order:
@@ -183,6 +200,8 @@ class Value:
                 v.grad = 0.0                   # inner nodes start afresh; leaves accumulate
         self.grad += float(grad)
         for v in reversed(order):              # results before their operands
+            if v.grad == 0.0:
+                continue                       # nothing to pass on (and 0 * inf would be nan)
             for child, local in zip(v._prev, v._local):
                 child.grad += local * v.grad   # the chain rule, one edge at a time
 

@@ -170,24 +170,24 @@ def bce_with_logits_loss(logits, target):
 def softmax_cross_entropy_loss(logits, labels):
     r"""Softmax followed by cross-entropy, mean over the batch.
 
-    $L = \frac1N \sum_i \big(\mathrm{logsumexp}(s_i) - s_{i, y_i}\big)$ and
+    $L = \frac1N \sum_n \big(\mathrm{logsumexp}(s_n) - s_{n, y_n}\big)$ and
     $\partial L / \partial s = (\mathrm{softmax}(s) - \mathrm{onehot}(y)) / N$.
 
     Parameters
     ----------
-    logits : ndarray, shape (N, K)
-        Raw class scores for N examples and K classes.
+    logits : ndarray, shape (N, C)
+        Raw class scores for N examples and C classes.
     labels : ndarray of int, shape (N,)
-        The correct class of each example, in ``0 .. K-1``.
+        The correct class of each example, in ``0 .. C-1``.
 
     Returns
     -------
     loss : float
-    dlogits : ndarray, shape (N, K)
+    dlogits : ndarray, shape (N, C)
     """
     func = "softmax_cross_entropy_loss"
     s = as_float_array(logits, func, "logits")
-    check_ndim(s, func, "logits", 2, "(N, K)")
+    check_ndim(s, func, "logits", 2, "(N, C)")
     y = np.asarray(labels)
     if y.dtype.kind not in "iu":
         if y.dtype.kind == "f" and y.ndim == 2 and y.shape == s.shape:
@@ -198,20 +198,20 @@ def softmax_cross_entropy_loss(logits, labels):
             hint = "Pass the index of the correct class for each example."
         raise TypeError(f"{func}: 'labels' must be integer class indices of shape (N,), got dtype "
                         f"{y.dtype} with shape {shape_str(y.shape)}. {hint}")
-    N, K = s.shape
+    N, C = s.shape
     if y.shape != (N,):
         raise ValueError(f"{func}: 'labels' must have shape ({N},) to match logits {shape_str(s.shape)}, "
                          f"got {shape_str(y.shape)}." + (" Flatten it with labels.ravel()." if y.size == N else
                                                          " Pass one label per row of logits, from the same batch."))
     if N == 0:
         raise ValueError(f"{func}: the batch is empty (N = 0).")
-    if y.min() < 0 or y.max() >= K:
-        raise ValueError(f"{func}: 'labels' must lie in [0, {K - 1}] for K = {K} classes, got values in "
+    if y.min() < 0 or y.max() >= C:
+        raise ValueError(f"{func}: 'labels' must lie in [0, {C - 1}] for C = {C} classes, got values in "
                          f"[{y.min()}, {y.max()}]. Labels are 0-based class indices"
-                         + (": these look 1-based, pass labels - 1." if y.min() >= 1 and y.max() == K else
+                         + (": these look 1-based, pass labels - 1." if y.min() >= 1 and y.max() == C else
                             ", never negative: pass 0/1, not -1/+1." if y.min() < 0 else
                             f"; if there are {y.max() + 1} classes, build the model with {y.max() + 1} outputs "
-                            "(K = logits.shape[1])."))
+                            "(C = logits.shape[1])."))
     rows = np.arange(N)
     loss = np.mean(logsumexp(s, axis=1) - s[rows, y])
     dlogits = softmax(s, axis=1)

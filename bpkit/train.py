@@ -170,7 +170,7 @@ class GradientClipping(Callback):
 def accuracy(scores, y, threshold=0.0):
     """Fraction of correct predictions.
 
-    * Class scores ``(N, K)`` with int labels ``(N,)``: the arg-max must equal the label.
+    * Class scores ``(N, C)`` with int labels ``(N,)``: the arg-max must equal the label.
     * Binary scores ``(N, 1)`` or ``(N,)`` with 0/1 targets of the same shape: the score must
       be above ``threshold`` exactly where the target is 1. The default 0 suits logits; use
       0.5 for probabilities (a sigmoid output).

@@ -253,3 +253,34 @@ def test_matches_torch_when_installed():
     out = ((t[0] * t[1] + t[2]).tanh() * 2 - (t[2] / (1 + t[0] ** 2))).sigmoid() * 3 + (t[1] * 0.5).exp()
     out.backward()
     assert grads == pytest.approx([ti.grad.item() for ti in t], rel=1e-12)
+
+
+def test_exp_overflows_only_where_math_exp_does():
+    v = Value(709.5)                                   # exp(709.5) ~ 1.35e308 is still a float
+    e = v.exp()
+    e.backward()
+    assert e.data == math.exp(709.5) and v.grad == math.exp(709.5)
+    with pytest.raises(OverflowError, match=r"Value.exp: exp\(710\) is larger than the largest float"):
+        Value(710.0).exp()
+
+
+def test_zero_to_a_power_between_0_and_1():
+    a = Value(0.0)
+    (a ** 0.5 * 0.0).backward()                        # zero upstream: nothing is passed on, no 0 * inf = nan
+    assert a.grad == 0.0
+    b = Value(0.0)
+    (b ** 0.5).backward()                              # d sqrt(u)/du -> +inf at u = 0
+    assert b.grad == math.inf
+    c, k = Value(0.0), Value(2.5)
+    (c ** k).backward()                                # 0 ** k = 0 for every k > 0: both derivatives are 0
+    assert (c.grad, k.grad) == (0.0, 0.0)
+
+
+def test_negative_base_with_a_value_exponent_records_no_exponent_derivative():
+    a, k = Value(-2.0), Value(3.0)
+    out = a ** k
+    out.backward()
+    assert out.data == -8.0 and a.grad == 12.0 and k.grad == 0.0   # documented in Value.__pow__
+    assert "no derivative with respect to" in Value.__pow__.__doc__
+    with pytest.raises(ValueError, match="negative base"):
+        Value(-2.0) ** Value(2.5)

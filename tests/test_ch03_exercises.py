@@ -38,12 +38,13 @@ GRADS_121 = '''def grads_121(x, y, p):
     o = sig(z3)
     d_o = {ERR} * {DO}
     d1, d2 = {D1}, {D2}
-    return {{"w11": d1 * x, "w12": d2 * x, "b1": d1, "b2": d2, "w21": d_o * h1, "w22": d_o * h2, "b3": d_o}}
+    return {{"w11": {W11}, "w12": {W12}, "b1": d1, "b2": d2, "w21": d_o * h1, "w22": d_o * h2, "b3": d_o}}
 '''
 
 
-def g121(err="(o - y)", do="o * (1 - o)", d1="d_o * p['w21'] * h1 * (1 - h1)", d2="d_o * p['w22'] * h2 * (1 - h2)"):
-    return GRADS_121.format(ERR=err, DO=do, D1=d1, D2=d2)
+def g121(err="(o - y)", do="o * (1 - o)", d1="d_o * p['w21'] * h1 * (1 - h1)", d2="d_o * p['w22'] * h2 * (1 - h2)",
+         w11="d1 * x", w12="d2 * x"):
+    return GRADS_121.format(ERR=err, DO=do, D1=d1, D2=d2, W11=w11, W12=w12)
 
 
 NUMGRAD = '''def numerical_gradient(f, x, h=1e-5):
@@ -76,7 +77,13 @@ PLANTED = [
     ("ex3_2_tanh_op", "def tanh_op(v):\n    return math.tanh(v.data)",
      "error", "tanh_op must return a Value, got float"),
     ("ex3_3_grads_121", g121(d1="d_o", d2="d_o"),
+     "incorrect", "dE/dw11, dE/dw12, dE/db1 and dE/db2 are all missing the factor w2j * hj * (1 - hj)"),
+    ("ex3_3_grads_121", g121(w11="d_o * x"),                     # the chapter's dropped factor, in dE/dw11 only
      "incorrect", "dE/dw11 is missing the factor w21 * h1 * (1 - h1)"),
+    ("ex3_3_grads_121", g121(w12="d_o * x"),
+     "incorrect", "dE/dw12 is missing the factor w22 * h2 * (1 - h2)"),
+    ("ex3_3_grads_121", g121(w11="d_o * x", w12="d_o * x"),
+     "incorrect", "dE/dw11 and dE/dw12 are missing the factors"),
     ("ex3_3_grads_121", g121(do="z3 * (1 - z3)", d1="d_o * p['w21'] * z1 * (1 - z1)",
                              d2="d_o * p['w22'] * z2 * (1 - z2)"),
      "incorrect", "applied to the pre-activations"),
@@ -87,8 +94,8 @@ PLANTED = [
     ("ex3_3_grads_121", g121(err="2 * (o - y)"), "incorrect", "twice too large"),
     ("ex3_3_grads_121", "def grads_121(x, y, p):\n    return {'w11': 0.0}",
      "incorrect", "return a dict with the seven keys"),
-    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
-     "    return dout @ W.T, dout.T @ x, dout.sum(axis=0)", "incorrect", "dW is transposed"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    X, W = cache\n"
+     "    return dout @ W.T, dout.T @ X, dout.sum(axis=0)", "incorrect", "dW is transposed: dout.T @ X"),
     ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
      "    return dout @ W.T, x.T @ dout, dout", "incorrect", "db is not summed over the batch"),
     ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    x, W = cache\n"
@@ -112,8 +119,12 @@ PLANTED = [
                                                      "        xm[i] -= h\n        g[i] = (f(xp) - f(xm)) / h"),
      "incorrect", "divided by h instead of 2h"),
     ("ex3_6_numerical_gradient", NUMGRAD.format(BODY="        x[i] += h\n        fp = f(x)\n        x[i] -= 2 * h\n"
+                                                     "        fm = f(x)\n        x[i] += h\n"
+                                                     "        g[i] = (fp - fm) / (2 * h)"),
+     "incorrect", "x was not restored exactly: your function left x changed"),       # x[i] + h - 2h + h != x[i]
+    ("ex3_6_numerical_gradient", NUMGRAD.format(BODY="        x[i] += h\n        fp = f(x)\n        x[i] -= 2 * h\n"
                                                      "        fm = f(x)\n        g[i] = (fp - fm) / (2 * h)"),
-     "incorrect", "changed its input arrays in place"),
+     "incorrect", "save old = x[i] first and assign x[i] = old afterwards"),         # never restored
     ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    stepper.goto_edge('a', 'z')\n"
      "    return stepper.upstream, stepper.product, stepper.product", "incorrect",
      "you handed in the product as the local derivative"),
@@ -124,6 +135,9 @@ PLANTED = [
      "incorrect", "the sigmoid derivative of the activation"),
     ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    stepper.goto_edge('a', 'z')\n"
      "    return stepper.upstream / 2, stepper.local, stepper.product / 2", "incorrect", "misses the factor 2"),
+    ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    stepper.goto_edge('a', 'z')\n    z = stepper.value_of('z')\n"
+     "    return stepper.upstream, z * (1 - z), stepper.upstream * z * (1 - z)",      # the chapter's headline trap
+     "incorrect", "the local derivative is z * (1 - z) = -1.71, the sigmoid_derivative trap"),
     ("ex3_7_sigmoid_edge", "def sigmoid_edge():\n    return stepper.upstream, stepper.local, stepper.product",
      "error", "expected a tuple of 3 numbers, got tuple (None, None, None)"),
     ("ex3_8_x_accumulation", "def x_accumulation():\n    net.goto_edge('w12*x', 'x')\n    c1 = net.product\n"
@@ -132,6 +146,15 @@ PLANTED = [
     ("ex3_8_x_accumulation", "def x_accumulation():\n    net.step = net.n_steps\n"
      "    return net.grad_of('w11'), net.grad_of('w12'), net.grad_of('x')",
      "incorrect", "you handed in gradients of the weights"),
+    ("ex3_8_x_accumulation", "def x_accumulation():\n    net.step = net.n_steps\n"     # only the second is a weight's
+     "    return 0.0, net.grad_of('w12'), net.grad_of('x')",
+     "incorrect", "you handed in gradients of the weights"),
+    ("ex3_8_x_accumulation", "def x_accumulation():\n    net.goto_edge('w12*x', 'x')\n    u = net.upstream\n"
+     "    net.goto_edge('w11*x', 'x')\n    return u, net.upstream, u + net.upstream",
+     "incorrect", "you handed in the upstream gradients"),
+    ("ex3_8_x_accumulation", "def x_accumulation():\n    net.goto_edge('w12*x', 'x')\n    l = net.local\n"
+     "    net.goto_edge('w11*x', 'x')\n    return l, net.local, l + net.local",
+     "incorrect", "you handed in the local derivatives w11 and w12"),
 ]
 
 

@@ -169,6 +169,19 @@ def test_check_function_never_changes_the_students_cases_even_if_the_function_do
         np.testing.assert_array_equal(got, want)
 
 
+def test_check_function_takes_a_per_exercise_mutation_message():
+    X, W, b = np.arange(6.0).reshape(2, 3), np.ones((3, 2)), np.array([0.5, -0.5])
+
+    def in_place(X, W, b):
+        X *= 2
+        return X @ W + b
+
+    result = check_function(in_place, dense_forward, [(X, W, b)], name="t",
+                            mutation_message="X was not restored exactly.")
+    assert result.status == "incorrect" and result.mistake == "mutates input"
+    assert result.message == "X was not restored exactly."
+
+
 def test_mutating_sigmoid_is_told_so():
     def sigmoid(z):
         z *= -1
@@ -224,7 +237,7 @@ def test_transposed_W_is_named_when_the_shapes_let_it_through():
 
 def test_bias_summed_into_a_scalar():
     _diagnosis(ch01.check_dense_forward(lambda X, W, b: X @ W + b.sum()), "the bias was summed into one number",
-               "Each output unit j has its own bias b[j]; add the vector b, not b.sum().")
+               "Each output unit m has its own bias b[m]; add the vector b, not b.sum().")
 
 
 def test_products_not_summed_in_neuron():

@@ -143,7 +143,7 @@ CASES = [
          TypeError, ["softmax_cross_entropy_loss", "(N,)", "(4, 3)"], r"labels\.argmax\(axis=1\)"),
     Case("softmax_cross_entropy_loss-label-too-large",
          lambda: losses.softmax_cross_entropy_loss(X43, np.array([0, 1, 3, 0])),
-         ValueError, ["softmax_cross_entropy_loss", "[0, 2]", "K = 3", "[0, 3]"], r"build the model with 4 outputs"),
+         ValueError, ["softmax_cross_entropy_loss", "[0, 2]", "C = 3", "[0, 3]"], r"build the model with 4 outputs"),
     Case("softmax_cross_entropy_loss-one-based-labels",
          lambda: losses.softmax_cross_entropy_loss(X43, np.array([1, 2, 3, 1])),
          ValueError, ["softmax_cross_entropy_loss", "[0, 2]", "[1, 3]"], r"1-based, pass labels - 1"),
@@ -158,7 +158,7 @@ CASES = [
          ValueError, ["softmax_cross_entropy_loss", "(4,)", "(3,)"], r"one label per row of logits"),
     Case("softmax_cross_entropy_loss-1d-logits",
          lambda: losses.softmax_cross_entropy_loss(np.ones(3), np.array([0])),
-         ValueError, ["softmax_cross_entropy_loss", "(N, K)", "(3,)"], r"logits\.reshape\(1, -1\)"),
+         ValueError, ["softmax_cross_entropy_loss", "(N, C)", "(3,)"], r"logits\.reshape\(1, -1\)"),
     # ------------------------------------------------------------------ nn
     Case("Linear-zero-D", lambda: nn.Linear(0, 3, rng=_rng()),
          ValueError, ["Linear", "'D'", "positive int", "got 0"]),

@@ -49,6 +49,9 @@ PLANTED = [
      "incorrect", "multiply-adds"),
     ("ex1_5_forward_flops", "def forward_flops(sizes, N):\n    return sum(2 * d * m for d, m in zip(sizes[:-1], sizes[1:]))",
      "incorrect", "batch size N is missing"),
+    ("ex1_5_forward_flops",
+     "def forward_flops(sizes, N):\n    return sum(N * m * (2 * d - 1) for d, m in zip(sizes[:-1], sizes[1:]))",
+     "incorrect", "the bias additions are missing"),
     ("ex1_6_bias_through_point", "def bias_through_point():\n    explorer.b = -0.9\n    return explorer.b",
      "incorrect", "too large"),
     ("ex1_6_bias_through_point", "def bias_through_point():\n    return explorer.b",          # slider never moved
@@ -73,6 +76,16 @@ def test_planted_mistake_gets_the_intended_feedback(grade_id, answer, status, wo
     assert words in text, result.summary()
     assert result.hints, "a failing check must offer hints"
     assert "site-packages" not in result.summary() and "bpkit/" not in result.summary()
+
+
+def test_flops_without_the_bias_get_the_bias_hint():
+    """Counting the matrix product alone, N M (2D - 1) per layer, is named and the hint gives the 2D count."""
+    answer = "def forward_flops(sizes, N):\n    return sum(N * m * (2 * d - 1) for d, m in zip(sizes[:-1], sizes[1:]))"
+    result = run_exercise("01_forward_pass.ipynb", "ex1_5_forward_flops", answer)
+    assert result.status == "incorrect" and result.points == 0, result.summary()
+    assert result.mistake == "the bias additions are missing: you count N M (2D - 1) per layer, the matrix product alone"
+    assert result.hints[0] == ("Each of the N*M outputs of Z = XW + b also adds its bias: D - 1 additions for the "
+                               "sum, 1 for the bias, so 2D FLOPs per output.")
 
 
 def test_every_exercise_has_a_planted_mistake():

@@ -204,8 +204,16 @@ def _exception_advice(exc) -> str | None:
     return None
 
 
-def run_student(fn, args, name, points, hints):
-    """Call ``fn(*args)`` on copies of ``args``; turn exceptions into a :class:`CheckResult`."""
+_MUTATION_MESSAGE = ("your function changed its input arrays in place; compute a new array instead "
+                     "(e.g. z = x @ W, not x @= W).")
+
+
+def run_student(fn, args, name, points, hints, mutation_message=None):
+    """Call ``fn(*args)`` on copies of ``args``; turn exceptions into a :class:`CheckResult`.
+
+    An input array that comes back changed makes the answer incorrect, with
+    ``mutation_message`` (by default: compute a new array instead of changing the input).
+    """
     if not callable(fn):
         raise _StudentError(CheckResult(name, "error", f"expected a function, got {type(fn).__name__}. "
                                         "Pass the function itself, without calling it.",
@@ -228,8 +236,7 @@ def run_student(fn, args, name, points, hints):
                                         max_points=points)) from None
     for a, s in zip(args, safe):
         if isinstance(a, np.ndarray) and isinstance(s, np.ndarray) and (a.shape != s.shape or not np.array_equal(a, s)):
-            raise _StudentError(CheckResult(name, "incorrect", "your function changed its input arrays "
-                                            "in place; compute a new array instead (e.g. z = x @ W, not x @= W).",
+            raise _StudentError(CheckResult(name, "incorrect", mutation_message or _MUTATION_MESSAGE,
                                             hints, max_points=points, mistake="mutates input"))
     return out
 
@@ -307,7 +314,7 @@ def _generic_mistake(got, expected, N=None):
 
 
 def check_function(student, reference, cases, *, name, points=1.0, hints=(), mistakes: Sequence[Mistake] = (),
-                   output_names=None, rtol=1e-6, atol=1e-8, batch_size_of=None):
+                   output_names=None, rtol=1e-6, atol=1e-8, batch_size_of=None, mutation_message=None):
     """Run ``student`` and ``reference`` on every case and compare the outputs.
 
     Parameters
@@ -327,11 +334,14 @@ def check_function(student, reference, cases, *, name, points=1.0, hints=(), mis
         Names of the outputs when the function returns a tuple (e.g. ``("dx", "dW", "db")``).
     batch_size_of : callable, optional
         ``batch_size_of(*args) -> N``, to recognise "N times"/"1/N" mistakes.
+    mutation_message : str, optional
+        The verdict when the student's function changes an input array, for exercises where
+        changing it and restoring it is allowed (the default says to compute a new array).
     """
     hints = list(hints)
     for i, args in enumerate(cases):
         try:
-            got = run_student(student, args, name, points, hints)
+            got = run_student(student, args, name, points, hints, mutation_message)
         except _StudentError as err:
             return err.result
         expected = reference(*copy.deepcopy(args))

@@ -62,7 +62,7 @@ def check_neuron(neuron):
 # ----------------------------------------------------------------------------- 1.2 dense layer
 
 def check_dense_forward(dense_forward):
-    """Exercise 1.2: ``dense_forward(X, W, b) -> Y`` with X (N, D), W (D, M), b (M,), Y (N, M)."""
+    """Exercise 1.2: ``dense_forward(X, W, b) -> Z`` with X (N, D), W (D, M), b (M,), Z (N, M)."""
     rng = _rng()
     cases = [(np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.5, -0.25]))]
     cases += [(rng.standard_normal((n, d)), rng.standard_normal((d, m)), rng.standard_normal(m))
@@ -75,11 +75,11 @@ def check_dense_forward(dense_forward):
             Mistake("W is transposed (X @ W.T)", lambda X, W, b: X @ W.T + b,
                     "W has shape (D, M): X (N, D) @ W (D, M) gives (N, M) without a transpose."),
             Mistake("the bias was summed into one number", lambda X, W, b: X @ W + b.sum(),
-                    "Each output unit j has its own bias b[j]; add the vector b, not b.sum()."),
+                    "Each output unit m has its own bias b[m]; add the vector b, not b.sum()."),
             Mistake("the activation is applied: this exercise asks for the affine part only",
                     lambda X, W, b: ops.sigmoid(X @ W + b), "Return X @ W + b, before any activation."),
         ],
-        hints=["One matrix product computes every unit for every example: Y[i, j] = sum_k X[i, k] W[k, j] + b[j].",
+        hints=["One matrix product computes every unit for every example: Z[n, m] = sum_j X[n, j] W[j, m] + b[m].",
                "Check the shapes: (N, D) @ (D, M) -> (N, M); b of shape (M,) then broadcasts over rows.",
                "return X @ W + b"])
 
@@ -119,9 +119,9 @@ def check_sigmoid(sigmoid):
 # ----------------------------------------------------------------------------- 1.4 a two-layer network
 
 def mlp_forward(X, params):
-    r"""Reference: $\sigma(\tanh(XW_1 + b_1) W_2 + b_2)$ with ``params`` keys W1, b1, W2, b2."""
-    h = np.tanh(ops.linear_forward(X, params["W1"], params["b1"])[0])
-    return ops.sigmoid(ops.linear_forward(h, params["W2"], params["b2"])[0])
+    """Reference: ``sigmoid(tanh(X @ W1 + b1) @ W2 + b2)`` with ``params`` keys W1, b1, W2, b2."""
+    A1 = np.tanh(ops.linear_forward(X, params["W1"], params["b1"])[0])
+    return ops.sigmoid(ops.linear_forward(A1, params["W2"], params["b2"])[0])
 
 
 def _params(rng, D, H, M):
@@ -151,15 +151,20 @@ def check_mlp_forward(student):
                     lambda X, p: np.tanh(X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"],
                     "Finish with the sigmoid: the output is a probability."),
         ],
-        hints=["Compose two layers: first h = tanh(X @ W1 + b1), then y = sigmoid(h @ W2 + b2).",
-               "Shapes: X (N, D), W1 (D, H), h (N, H), W2 (H, M), output (N, M).",
-               "h = np.tanh(X @ params['W1'] + params['b1']); return sigmoid(h @ params['W2'] + params['b2'])"])
+        hints=["Compose two layers: first A1 = tanh(X @ W1 + b1), then A2 = sigmoid(A1 @ W2 + b2).",
+               "Shapes: X (N, D), W1 (D, H), A1 (N, H), W2 (H, M), output A2 (N, M).",
+               "A1 = np.tanh(X @ params['W1'] + params['b1']); "
+               "return ops.sigmoid(A1 @ params['W2'] + params['b2'])"])
 
 
 # ----------------------------------------------------------------------------- 1.5 counting FLOPs
 
 def forward_flops(sizes, N):
-    """Reference: FLOPs of the matrix products of a dense network, 2 N D M per layer."""
+    """Reference: FLOPs of the dense layers Z = XW + b of a network, 2 N D M per layer.
+
+    Each of the N M entries of Z takes D multiplications and D additions (D - 1 to sum the
+    products, 1 for the bias); the activations are not counted.
+    """
     return sum(2 * N * d * m for d, m in zip(sizes[:-1], sizes[1:]))
 
 
@@ -175,9 +180,14 @@ def check_forward_flops(student):
                     "Every one of the N examples goes through every layer."),
             Mistake("only the first layer is counted", lambda s, N: 2 * N * s[0] * s[1],
                     "Sum over all consecutive pairs (D, M) = (sizes[k], sizes[k + 1])."),
+            Mistake("the bias additions are missing: you count N M (2D - 1) per layer, the matrix product alone",
+                    lambda s, N: sum(N * m * (2 * d - 1) for d, m in zip(s[:-1], s[1:])),
+                    "Each of the N*M outputs of Z = XW + b also adds its bias: D - 1 additions for the sum, "
+                    "1 for the bias, so 2D FLOPs per output."),
         ],
-        hints=["A product (N, D) @ (D, M) has N*M outputs, each a sum of D products.",
-               "Count D multiplications and about D additions per output: 2*N*D*M FLOPs per layer.",
+        hints=["Z = XW + b has N*M entries, each a sum of D products plus a bias.",
+               "Count D multiplications and D additions per entry (D - 1 to sum the products, 1 for the bias): "
+               "2*N*D*M FLOPs per layer.",
                "return sum(2 * N * d * m for d, m in zip(sizes[:-1], sizes[1:]))"])
 
 

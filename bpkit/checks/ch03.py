@@ -181,10 +181,15 @@ def _variant_121(kind):
         err = {"sign": y - o, "half": 2 * (o - y)}.get(kind, o - y)
         d_o = err * dsig(o, z3)
         if kind == "dropped":
-            d1 = d2 = d_o                                # the popular derivation
+            d1 = d2 = d_o                                # every hidden-layer gradient drops the factor
         else:
             d1, d2 = d_o * p["w21"] * dsig(h1, z1), d_o * p["w22"] * dsig(h2, z2)
-        return tuple([d1 * x, d2 * x, d1, d2, d_o * h1, d_o * h2, d_o])
+        dw11, dw12 = d1 * x, d2 * x
+        if kind in ("dropped_w11", "dropped_w"):         # the popular derivation's dE/dw11
+            dw11 = d_o * x
+        if kind in ("dropped_w12", "dropped_w"):
+            dw12 = d_o * x
+        return tuple([dw11, dw12, d1, d2, d_o * h1, d_o * h2, d_o])
     return f
 
 
@@ -221,7 +226,19 @@ def check_grads_121(student):
         mistakes=[
             Mistake("dE/dw11 is missing the factor w21 * h1 * (1 - h1), as in a popular derivation: the path "
                     "from w11 to E runs through h1 and then o, so both sigmoids and w21 appear",
-                    _variant_121("dropped"), "dE/dw11 = (o - y) * o * (1 - o) * w21 * h1 * (1 - h1) * x."),
+                    _variant_121("dropped_w11"), "dE/dw11 = (o - y) * o * (1 - o) * w21 * h1 * (1 - h1) * x."),
+            Mistake("dE/dw12 is missing the factor w22 * h2 * (1 - h2), as in a popular derivation: the path "
+                    "from w12 to E runs through h2 and then o, so both sigmoids and w22 appear",
+                    _variant_121("dropped_w12"), "dE/dw12 = (o - y) * o * (1 - o) * w22 * h2 * (1 - h2) * x."),
+            Mistake("dE/dw11 and dE/dw12 are missing the factors w21 * h1 * (1 - h1) and w22 * h2 * (1 - h2), as "
+                    "in a popular derivation: the path from w1j to E runs through hj and then o, so both "
+                    "sigmoids and w2j appear", _variant_121("dropped_w"),
+                    "dE/dw11 = (o - y) * o * (1 - o) * w21 * h1 * (1 - h1) * x; likewise dE/dw12 with w22 and h2."),
+            Mistake("the hidden-layer gradients dE/dw11, dE/dw12, dE/db1 and dE/db2 are all missing the factor "
+                    "w2j * hj * (1 - hj) of their unit, as in a popular derivation: the path from w11 or b1 to E "
+                    "runs through h1 and then o, so both sigmoids and w21 appear", _variant_121("dropped"),
+                    "dE/dz1 = (o - y) * o * (1 - o) * w21 * h1 * (1 - h1); then dE/dw11 = dE/dz1 * x and "
+                    "dE/db1 = dE/dz1, and likewise for unit 2."),
             Mistake("the sigmoid derivative is applied to the pre-activations: z * (1 - z) is only right for the "
                     "activation a = sigmoid(z)", _variant_121("pre"),
                     "Use o * (1 - o) and h1 * (1 - h1): the activations, not z3 and z1."),
@@ -238,36 +255,36 @@ def check_grads_121(student):
 # ----------------------------------------------------------------------------- 3.4 linear_backward
 
 def check_linear_backward(student):
-    """Exercise 3.4: ``linear_backward(dout, cache) -> (dx, dW, db)`` with cache = (x, W)."""
+    """Exercise 3.4: ``linear_backward(dout, cache) -> (dX, dW, db)`` with cache = (X, W)."""
     rng = _rng()
     cases = []
     for n, d, m in ((4, 3, 2), (5, 2, 6), (3, 4, 4)):
-        x, W = rng.standard_normal((n, d)), rng.standard_normal((d, m))
-        cases.append((rng.standard_normal((n, m)), (x, W)))
+        X, W = rng.standard_normal((n, d)), rng.standard_normal((d, m))
+        cases.append((rng.standard_normal((n, m)), (X, W)))
     return check_function(
         student, ops.linear_backward, cases, name="Exercise 3.4 (linear_backward)", points=POINTS["linear_backward"],
-        output_names=("dx", "dW", "db"), batch_size_of=lambda dout, cache: dout.shape[0],
+        output_names=("dX", "dW", "db"), batch_size_of=lambda dout, cache: dout.shape[0],
         mistakes=[
-            Mistake("dW is transposed: dout.T @ x has shape (M, D), dW must have the shape (D, M) of W",
+            Mistake("dW is transposed: dout.T @ X has shape (M, D), dW must have the shape (D, M) of W",
                     lambda dout, c: (dout @ c[1].T, dout.T @ c[0], dout.sum(axis=0)),
-                    "dW = x.T @ dout: (D, N) @ (N, M) -> (D, M)."),
+                    "dW = X.T @ dout: (D, N) @ (N, M) -> (D, M)."),
             Mistake("db is not summed over the batch: it must have the shape (M,) of b",
                     lambda dout, c: (dout @ c[1].T, c[0].T @ dout, dout),
                     "Every row used the same b, so its gradient adds the N rows: dout.sum(axis=0)."),
             Mistake("db is the mean over the batch, not the sum",
                     lambda dout, c: (dout @ c[1].T, c[0].T @ dout, dout.mean(axis=0)),
                     "Gradients add up over the uses of b: sum, do not average (any 1/N belongs to the loss)."),
-            Mistake("dW is divided by the batch size: x.T @ dout already is the sum over the batch, and any 1/N "
+            Mistake("dW is divided by the batch size: X.T @ dout already is the sum over the batch, and any 1/N "
                     "belongs in the loss", lambda dout, c: (dout @ c[1].T, c[0].T @ dout / dout.shape[0],
                                                            dout.sum(axis=0)),
-                    "dW = x.T @ dout, with no 1/N."),
+                    "dW = X.T @ dout, with no 1/N."),
             Mistake("the signs are wrong", lambda dout, c: (-(dout @ c[1].T), -(c[0].T @ dout), -dout.sum(axis=0)),
-                    "The layer is out = x @ W + b: every local derivative is +."),
+                    "The layer is Z = X @ W + b: every local derivative is +."),
         ],
-        hints=["Shapes decide: dx has the shape (N, D) of x, dW the shape (D, M) of W, db the shape (M,) of b.",
+        hints=["Shapes decide: dX has the shape (N, D) of X, dW the shape (D, M) of W, db the shape (M,) of b.",
                "The only way to make (N, D) from dout (N, M) and W (D, M) is dout @ W.T; the only way to make "
-               "(D, M) from x and dout is x.T @ dout.",
-               "x, W = cache; return dout @ W.T, x.T @ dout, dout.sum(axis=0)"])
+               "(D, M) from X and dout is X.T @ dout.",
+               "X, W = cache; return dout @ W.T, X.T @ dout, dout.sum(axis=0)"])
 
 
 # ----------------------------------------------------------------------------- 3.5 sigmoid backward
@@ -335,6 +352,9 @@ def check_numerical_gradient(student):
     return check_function(
         student, lambda f, x, h: gradcheck.numerical_gradient(f, x.copy(), h), cases,
         name="Exercise 3.6 (numerical_gradient)", points=POINTS["numerical_gradient"], rtol=1e-5, atol=1e-8,
+        mutation_message=("x was not restored exactly: your function left x changed. If you perturb x in place, "
+                          "save old = x[i] first and assign x[i] = old afterwards (x[i] + h - h is not always "
+                          "x[i] in floating point), or perturb a copy of x."),
         mistakes=[
             Mistake("this is a one-sided (forward) difference (f(x + h) - f(x)) / h: its error shrinks like h, "
                     "the central difference's like h**2", _forward_difference,
@@ -403,7 +423,8 @@ def check_sigmoid_edge(answer):
     if isinstance(vals, CheckResult):
         return vals
     up, loc, prod = vals
-    a = _sf(-0.8 * 1.5 + 0.3)
+    z = -0.8 * 1.5 + 0.3
+    a = _sf(z)
     e_up, e_loc = 2 * (a - 1.0), a * (1 - a)
     e_prod = e_up * e_loc
     shown = f"(upstream, local, product) = ({up:.4g}, {loc:.4g}, {prod:.4g})"
@@ -411,6 +432,9 @@ def check_sigmoid_edge(answer):
         return CheckResult(name, "correct", f"{shown}: upstream times local is the gradient z receives.", hints,
                            [shown], points=pts, max_points=pts)
     diagnoses = [
+        (_close(loc, z * (1 - z)), f"the local derivative is z * (1 - z) = {z * (1 - z):.4g}, the sigmoid_derivative "
+         "trap: x * (1 - x) is the sigmoid's derivative only when x is the activation a = sigmoid(z), so the "
+         "local derivative is a * (1 - a)"),
         (_close(loc, _sf(a) * (1 - _sf(a))), "the local derivative is the sigmoid derivative of the activation "
          "a; it is a * (1 - a), with a = sigmoid(z) already computed"),
         (_close(up, e_loc) and _close(loc, e_up), "upstream and local are swapped: upstream is dL/da, local is "
@@ -432,8 +456,8 @@ def check_x_accumulation(answer):
     hints = ["x is an operand of two nodes, w11*x and w12*x. Find the two backward steps whose edge ends at x.",
              "At each of them, read the product: the contribution added to x.grad. After the second one, x.grad "
              "is complete.",
-             "k1 = stepper.goto_edge('w12*x', 'x'); c1 = stepper.product; ... likewise for 'w11*x'; "
-             "return c1, c2, stepper.grad_of('x') (at the later of the two steps)"]
+             "k1 = net.goto_edge('w12*x', 'x'); c1 = net.product; ... likewise for 'w11*x'; "
+             "return c1, c2, net.grad_of('x') (at the later of the two steps)"]
     vals = _numbers(answer, 3, name, pts, hints)
     if isinstance(vals, CheckResult):
         return vals
@@ -443,17 +467,29 @@ def check_x_accumulation(answer):
     p = c["params"]
     c1, c2 = g["b1"] * p["w11"], g["b2"] * p["w12"]            # dE/dz_j * dz_j/dx
     shown = f"contributions {first:.4g} and {second:.4g}, total {total:.4g}"
-    pair_ok = (_close(first, c1) and _close(second, c2)) or (_close(first, c2) and _close(second, c1))
+
+    def pair_is(u, v):
+        return (_close(first, u) and _close(second, v)) or (_close(first, v) and _close(second, u))
+
+    def any_of(*targets):
+        return any(_close(val, t) for val in (first, second) for t in targets)
+    pair_ok = pair_is(c1, c2)
     if pair_ok and _close(total, c1 + c2):
         return CheckResult(name, "correct", f"{shown}: a value used twice adds both contributions.", hints,
                            [shown], points=pts, max_points=pts)
     if pair_ok and (_close(total, c1) or _close(total, c2)):
         why = ("the total is one contribution only: gradients accumulate (+=), the second contribution does not "
                "overwrite the first")
-    elif not pair_ok and (_close(first, g["w11"]) or _close(second, g["w11"]) or _close(first, g["w12"])):
-        why = "you handed in gradients of the weights; the contributions are the products on the edges into x"
     elif pair_ok:
         why = "the total is not the sum of the two contributions"
+    elif any_of(g["b1"], g["b2"]):                             # dE/d(w1j*x) = dE/dz_j, what arrives at w1j*x
+        why = ("you handed in the upstream gradients, what arrives at w11*x and w12*x; each contribution is "
+               "upstream times local, the local derivative being w11 or w12")
+    elif any_of(p["w11"], p["w12"]):
+        why = ("you handed in the local derivatives w11 and w12; each contribution is upstream times local, "
+               "the product")
+    elif any_of(g["w11"], g["w12"]):
+        why = "you handed in gradients of the weights; the contributions are the products on the edges into x"
     else:
         why = "these are not the products on the two edges into x"
     return CheckResult(name, "incorrect", f"it looks like {why}.", hints, [shown], max_points=pts, mistake=why)
