@@ -18,8 +18,15 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 def _regression_inputs(seed, N, M):
+    """Predictions and targets whose residuals are at least 0.05 away from 0.
+
+    A gradient entry proportional to a tiny residual (say 1e-4) is so small that the rounding
+    noise of a central difference spoils its 7th digit; that is not a bug, so such residuals
+    are kept out (hypothesis found one, with seed 653).
+    """
     rng = np.random.default_rng(seed)
-    return random_array(rng, (N, M)), random_array(rng, (N, M)), rng
+    pred = random_array(rng, (N, M))
+    return pred, pred - random_array(rng, (N, M), away_from_zero=0.05), rng
 
 
 def _gradcheck(loss_fn, pred, *rest):
