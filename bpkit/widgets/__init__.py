@@ -12,9 +12,10 @@ Displaying the object in a notebook shows the controls and the picture. Solution
 notebooks and tests drive the same objects through this API without a browser, and
 print ``summary()`` in a separate cell so ``nbval`` checks the widget's logic.
 
-The picture is drawn with matplotlib into a PNG and shown by an ``ipywidgets.Image``,
-so the saved widget state of an executed notebook shows the last picture even in the
-static book, where no kernel runs.
+The picture is drawn with matplotlib into a PNG and shown as an ``<img>`` with alt text
+(``alt_text()``) in an ``ipywidgets.HTML``, so the saved widget state of an executed
+notebook shows the last picture, described for screen readers, even in the static book,
+where no kernel runs.
 
 ipywidgets and matplotlib are imported when a widget is created, not when bpkit is.
 """
@@ -25,5 +26,6 @@ from .backprop import BackpropStepper
 from .forward import ACTIVATIONS, NetworkPlayground, NeuronExplorer
 from .optimizers import OptimizerRace
 from .losses import LOSSES, LossExplorer, fit_constant
+from .regularization import RegularizationLab
 
-__all__ = ["ACTIVATIONS", "BackpropStepper", "DepthExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "Widget", "fit_constant"]
+__all__ = ["ACTIVATIONS", "BackpropStepper", "DepthExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
