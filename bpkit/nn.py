@@ -31,8 +31,8 @@ from . import ops
 from ._checks import as_float_array, shape_str
 from .init import get_initializer
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "Dropout", "GELU", "LeakyReLU", "Linear", "Module", "ReLU", "Sequential",
-           "Sigmoid", "Tanh"]
+__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "GELU", "LeakyReLU", "Linear",
+           "MaxPool2d", "Module", "ReLU", "Sequential", "Sigmoid", "Tanh"]
 
 
 def takes_input_grad(module) -> bool:
@@ -517,3 +517,181 @@ class BatchNorm2d(_BatchNorm):
     _layout = "(N, C, H, W)"
     _ndim = 4
     _letter = "C"
+
+
+class Conv2d(Module):
+    r"""2-D convolution layer over images (N, C, H, W) (:func:`bpkit.ops.conv2d_forward`).
+
+    ``W`` has shape (F, C, KH, KW) and ``b`` shape (F,); the output is (N, F, H_out, W_out) with
+    ``H_out = (H + 2*padding - KH) // stride + 1``. Every output unit sees C KH KW inputs, so the
+    initializer is called with fan-in D = C KH KW and fan-out M = F, and its (D, M) matrix is
+    reshaped to (F, C, KH, KW): He initialization gives $\mathrm{Var}(W) = 2 / (C\,KH\,KW)$.
+
+    Parameters
+    ----------
+    C, F : int
+        Input channels and filters (output channels).
+    kernel_size : int or (KH, KW)
+    stride : int >= 1, default 1
+    padding : int >= 0, default 0
+        Zeros added on each side; ``padding=(K - 1) // 2`` keeps H and W for an odd K.
+    rng : np.random.Generator
+        Source of the initial weights (required).
+    dtype : float dtype, default float64
+    init : str or callable, default ``"he"``
+        As for :class:`Linear`: a name from :data:`bpkit.init.INITIALIZERS` or
+        ``init(rng, D, M, dtype) -> (D, M) array``. The bias starts at zero.
+    bias : bool, default True
+    """
+
+    def __init__(self, C, F, kernel_size, *, stride=1, padding=0, rng=None, dtype=np.float64, init="he",
+                 bias=True):
+        super().__init__()
+        for name, v in (("C", C), ("F", F)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"Conv2d: '{name}' must be a positive int, got {v!r}. Pass the number of input "
+                                 "channels C and of filters F, e.g. Conv2d(1, 8, 3, rng=rng).")
+        KH, KW = ops._check_pair(kernel_size, "Conv2d", "kernel_size")
+        self.stride = ops._check_int(stride, "Conv2d", "stride", 1, ops._STRIDE_HINT)
+        self.padding = ops._check_int(padding, "Conv2d", "padding", 0, ops._PADDING_HINT)
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"Conv2d: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
+                            "Pass rng=np.random.default_rng(0) so the initial weights are reproducible.")
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Conv2d: 'dtype' must be a float dtype such as np.float32, got {dtype}.")
+        self.C, self.F, self.kernel_size, self.dtype = int(C), int(F), (KH, KW), dtype
+        self.init_name = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        D = self.C * KH * KW
+        W = np.asarray(get_initializer(init, "Conv2d")(rng, D, self.F, dtype))
+        if W.shape != (D, self.F):
+            raise ValueError(f"Conv2d: init returned shape {shape_str(W.shape)}, expected (C*KH*KW, F) = "
+                             f"({D}, {self.F}). Check your init(rng, D, M, dtype) returns an array of shape (D, M).")
+        self._params["W"] = np.ascontiguousarray(W.T.reshape(self.F, self.C, KH, KW), dtype=dtype)
+        if bias:
+            self._params["b"] = np.zeros(self.F, dtype=dtype)
+
+    @property
+    def W(self):
+        return self._params["W"]
+
+    @property
+    def b(self):
+        return self._params.get("b")
+
+    def forward(self, x):
+        if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):   # repr(self) only when needed
+            x = as_float_array(x, repr(self), "x", dtype=self.dtype)
+        if x.ndim != 4 or x.shape[1] != self.C:
+            hint = (f" Build this layer with C = {x.shape[1]}, the channels of the previous layer's output."
+                    if x.ndim == 4 else
+                    f" Reshape flat examples into images first, e.g. x.reshape(len(x), {self.C}, H, W)."
+                    if x.ndim == 2 else " Pass a batch of images laid out as (N, C, H, W).")
+            raise ValueError(f"{self!r}.forward: x must have shape (N, {self.C}, H, W), got "
+                             f"{shape_str(x.shape)}.{hint}")
+        if x.dtype != self.dtype:
+            raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
+                            f"Cast the input with x.astype(np.{self.dtype}) (or build the layer "
+                            f"with dtype=np.{x.dtype}).")
+        b = self._params.get("b")
+        out, self._cache = ops.conv2d_forward(x, self.W, b if b is not None else np.zeros(self.F, self.dtype),
+                                              self.stride, self.padding)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        cache = self._need_cache()
+        out_shape = (cache[0][0], self.F) + self._out_hw(cache[0])
+        if np.shape(dout) != out_shape:
+            raise ValueError(f"{self!r}.backward: dout must have the shape of this layer's output "
+                             f"{shape_str(out_shape)}, got {shape_str(np.shape(dout))}. Pass the gradient of the "
+                             "loss with respect to this layer's output; check the order of the layers in your "
+                             "backward pass.")
+        if input_grad:
+            dx, dW, db = ops.conv2d_backward(dout, cache)
+        else:                                   # only the parameter gradients: no col2im
+            dx, (_, dW, db) = None, ops._conv2d_param_grads(dout, cache, f"{self!r}.backward")
+        self._grads["W"] = dW
+        if "b" in self._params:
+            self._grads["b"] = db
+        return dx
+
+    def _out_hw(self, x_shape):
+        return tuple(ops._out_size(n, k, self.stride, self.padding) for n, k in zip(x_shape[2:], self.kernel_size))
+
+    def extra_repr(self):
+        KH, KW = self.kernel_size
+        return (f"{self.C} -> {self.F}, kernel_size={KH if KH == KW else self.kernel_size}"
+                + ("" if self.stride == 1 else f", stride={self.stride}")
+                + ("" if self.padding == 0 else f", padding={self.padding}")
+                + f", init={self.init_name}" + ("" if "b" in self._params else ", bias=False")
+                + ("" if self.dtype == np.float64 else f", dtype={self.dtype}"))
+
+
+class _Pool2d(Module):
+    _forward = staticmethod(ops.maxpool2d_forward)
+    _backward = staticmethod(ops.maxpool2d_backward)
+
+    def __init__(self, kernel_size=2, stride=None):
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = ops._check_pair(kernel_size, name, "kernel_size")
+        self.stride = self.kernel_size if stride is None else ops._check_pair(stride, name, "stride")
+
+    def forward(self, x):
+        out, self._cache = self._forward(x, self.kernel_size, self.stride)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        cache = self._need_cache()
+        return self._backward(dout, cache) if input_grad else None
+
+    def extra_repr(self):
+        def short(pair):
+            return pair[0] if pair[0] == pair[1] else pair
+        return f"kernel_size={short(self.kernel_size)}" + (
+            "" if self.stride == self.kernel_size else f", stride={short(self.stride)}")
+
+
+class MaxPool2d(_Pool2d):
+    r"""Max pooling over KH x KW windows of images (N, C, H, W) (:func:`bpkit.ops.maxpool2d_forward`).
+
+    ``kernel_size`` is an int or (KH, KW), default 2; ``stride`` defaults to ``kernel_size``
+    (windows side by side). No parameters.
+    """
+
+
+class AvgPool2d(_Pool2d):
+    r"""Average pooling over KH x KW windows of images (N, C, H, W) (:func:`bpkit.ops.avgpool2d_forward`).
+
+    ``kernel_size`` is an int or (KH, KW), default 2; ``stride`` defaults to ``kernel_size``.
+    No parameters.
+    """
+    _forward = staticmethod(ops.avgpool2d_forward)
+    _backward = staticmethod(ops.avgpool2d_backward)
+
+
+class Flatten(Module):
+    """Flattens each example into one row: (N, C, H, W) -> (N, C*H*W), and back in ``backward``.
+
+    Put it between the convolutional part of a network and its first :class:`Linear` layer.
+    Any input with a batch axis works: (N, d1, d2, ...) -> (N, d1*d2*...).
+    """
+
+    def forward(self, x):
+        x = as_float_array(x, "Flatten.forward", "x")
+        if x.ndim < 2:
+            raise ValueError(f"Flatten.forward: x must have a batch axis and at least one more, shape (N, ...), "
+                             f"got {shape_str(x.shape)}. Pass a batch, e.g. x.reshape(1, -1) for one example.")
+        self._cache = x.shape
+        return x.reshape(len(x), int(np.prod(x.shape[1:])))
+
+    def backward(self, dout, input_grad=True):
+        shape = self._need_cache()
+        if not input_grad:
+            return None
+        dout = as_float_array(dout, "Flatten.backward", "dout")
+        flat = (shape[0], int(np.prod(shape[1:])))
+        if dout.shape != flat:
+            raise ValueError(f"Flatten.backward: dout must have the shape of the forward output {shape_str(flat)}, "
+                             f"got {shape_str(dout.shape)}. Pass the gradient with respect to this layer's output.")
+        return dout.reshape(shape)

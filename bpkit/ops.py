@@ -9,7 +9,8 @@ Every pair follows one contract, the one the chapters derive:
   return the gradient with respect to each input, each with the shape of that input.
 
 Layouts are batch first: dense input ``x`` is ``(N, D)``, a dense weight ``W`` is
-``(D, M)`` and the layer computes ``x @ W + b`` (row-vector convention). Functions never
+``(D, M)`` and the layer computes ``x @ W + b`` (row-vector convention); images are
+``(N, C, H, W)`` and a convolution's weight ``W`` is ``(F, C, KH, KW)``. Functions never
 modify their inputs, and they keep the float dtype they are given: float32 in, float32 out.
 """
 
@@ -33,6 +34,9 @@ __all__ = [
     "gelu_forward", "gelu_backward",
     "dropout_forward", "dropout_backward",
     "BatchNormCache", "batchnorm_forward", "batchnorm_backward",
+    "conv2d_forward", "conv2d_backward",
+    "maxpool2d_forward", "maxpool2d_backward",
+    "avgpool2d_forward", "avgpool2d_backward",
 ]
 
 
@@ -496,3 +500,277 @@ def batchnorm_backward(dout, cache):
     dx -= xhat * _bn_shape(dgamma, xhat)
     dx *= scale / xhat.dtype.type(m)
     return dx, dgamma, dbeta
+
+
+# --------------------------------------------------------------------------- convolution and pooling
+
+def _check_images(x, func, name="x"):
+    """Raise unless ``x`` is a batch of images (N, C, H, W), with a hint for the usual wrong layouts."""
+    if x.ndim == 4:
+        return
+    if x.ndim == 2:
+        N, D = x.shape
+        side = math.isqrt(D)
+        hint = (f"Reshape each flat example into an image, e.g. {name}.reshape({N}, 1, {side}, {side}) for "
+                f"{D} pixels of one channel (in general {name}.reshape(N, C, H, W) with C*H*W = {D})."
+                if side * side == D else
+                f"Reshape each flat example into an image with {name}.reshape(N, C, H, W), where C*H*W = {D}.")
+    elif x.ndim == 3:
+        hint = (f"For one image of shape (C, H, W) add the batch axis with {name}[None]; for a batch of "
+                f"one-channel images (N, H, W) add the channel axis with {name}[:, None].")
+    else:
+        hint = "Pass a batch of images laid out as (N, C, H, W)."
+    raise ValueError(f"{func}: argument '{name}' must have shape (N, C, H, W) (4-D), got shape "
+                     f"{shape_str(x.shape)} ({x.ndim}-D). {hint}")
+
+
+_STRIDE_HINT = "Use stride=1 for every position or stride=2 for every other one."
+_PADDING_HINT = ("It counts the rows and columns of zeros added on each side; use padding=0 for none, or "
+                 "padding=(K - 1) // 2 to keep H and W with an odd K x K kernel.")
+
+
+def _check_int(v, func, name, minimum, hint):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{func}: '{name}' must be an int >= {minimum}, got {v!r}. {hint}")
+    return int(v)
+
+
+def _check_pair(v, func, name):
+    """``v`` as a pair of positive ints: an int ``k`` means ``(k, k)``."""
+    pair = (v, v) if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) else v
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+            and all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and k >= 1
+                    for k in pair)):
+        example = ("kernel_size=2 for a 2x2 window, or kernel_size=(2, 3) for 2 rows by 3 columns"
+                   if name == "kernel_size" else f"{name}=2 to move the window by 2 pixels")
+        raise ValueError(f"{func}: '{name}' must be a positive int or a pair of positive ints (height, width), "
+                         f"got {v!r}. Use e.g. {example}.")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_dout(dout, shape, dtype, func):
+    """``dout`` as an array of the forward output's ``shape``, or a clear error."""
+    dout = as_float_array(dout, func, "dout", dtype=dtype)
+    if dout.shape != shape:
+        raise ValueError(f"{func}: 'dout' must have the shape of the forward output {shape_str(shape)}, got "
+                         f"{shape_str(dout.shape)}. Pass the gradient of the loss with respect to this "
+                         "function's output; check that the backward calls run in the reverse order of the "
+                         "forward calls.")
+    return dout
+
+
+def _windows(x, KH, KW, SH, SW):
+    """Read-only view (N, C, H_out, W_out, KH, KW) of every KH x KW window of ``x``, ``SH``/``SW`` apart."""
+    return np.lib.stride_tricks.sliding_window_view(x, (KH, KW), axis=(2, 3))[:, :, ::SH, ::SW]
+
+
+def conv2d_forward(x, W, b, stride=1, padding=0):
+    r"""2-D convolution (cross-correlation, as PyTorch's ``F.conv2d``) of a batch of images.
+
+    $$\texttt{out}[n, f, i, j] = b_f + \sum_{c, k, l} W[f, c, k, l]\;
+    x_{\text{pad}}[n, c,\; i s + k,\; j s + l],$$
+
+    with $s$ the stride and $x_{\text{pad}}$ the input with ``padding`` zeros around each image.
+    Every output sums the products of one filter with one window of the input, so the whole
+    layer is one matrix product (im2col): the windows become the columns of a matrix ``cols``
+    of shape (C KH KW, N H_out W_out), and ``W.reshape(F, -1) @ cols`` gives every output at once.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        A batch of N images with C channels of H x W pixels.
+    W : ndarray, shape (F, C, KH, KW)
+        F filters, each spanning all C channels of a KH x KW window.
+    b : ndarray, shape (F,)
+        One bias per filter.
+    stride : int >= 1, default 1
+        Step between windows, in both directions.
+    padding : int >= 0, default 0
+        Rows and columns of zeros added on each side of every image.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out, W_out)
+        With ``H_out = (H + 2*padding - KH) // stride + 1`` and the same rule for ``W_out``.
+    cache : tuple
+        ``(x.shape, W, cols, stride, padding)``, what :func:`conv2d_backward` needs.
+    """
+    func = "conv2d_forward"
+    W = as_float_array(W, func, "W")
+    x = as_float_array(x, func, "x", dtype=W.dtype)
+    b = as_float_array(b, func, "b", dtype=W.dtype)
+    _check_images(x, func)
+    if W.ndim != 4:
+        hint = ("For filters over one input channel add the channel axis with W[:, None]." if W.ndim == 3 else
+                "A convolution needs one KH x KW kernel per filter and input channel, e.g. "
+                "W = 0.1 * rng.standard_normal((F, C, 3, 3)); a dense layer's (D, M) weight does not fit.")
+        raise ValueError(f"{func}: argument 'W' must have shape (F, C, KH, KW) (4-D), got shape "
+                         f"{shape_str(W.shape)} ({W.ndim}-D). {hint}")
+    N, C, H, Wd = x.shape
+    F, C_w, KH, KW = W.shape
+    if C_w != C:
+        hint = ("W looks like the (KH, KW, C, F) layout of TensorFlow and Keras: pass W.transpose(3, 2, 0, 1)."
+                if W.shape[2] == C and W.shape[0] == W.shape[1] else      # a square kernel in front
+                f"Build W with C = x.shape[1] = {C} input channels (the channels of the previous layer's output).")
+        raise ValueError(f"{func}: x has shape {shape_str(x.shape)} (C = {C} channels) but W has shape "
+                         f"{shape_str(W.shape)}; expected W of shape (F, {C}, KH, KW). {hint}")
+    check_shape(b, func, "b", (F,), hint=f"b holds one bias per filter: F = W.shape[0] = {F}.")
+    check_same_dtype(func, x=x, W=W, b=b)
+    s = _check_int(stride, func, "stride", 1, _STRIDE_HINT)
+    p = _check_int(padding, func, "padding", 0, _PADDING_HINT)
+    if KH > H + 2 * p or KW > Wd + 2 * p:
+        raise ValueError(f"{func}: the kernel ({KH}, {KW}) = W.shape[2:] is larger than the padded input "
+                         f"({H + 2 * p}, {Wd + 2 * p}) = (H + 2*padding, W + 2*padding) for x of shape "
+                         f"{shape_str(x.shape)}. Use a smaller kernel or more padding (or pool fewer times "
+                         "before this layer).")
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+    win = _windows(xp, KH, KW, s, s)                                  # (N, C, H_out, W_out, KH, KW), a view
+    H_out, W_out = win.shape[2:4]
+    cols = win.transpose(1, 4, 5, 0, 2, 3).reshape(C * KH * KW, N * H_out * W_out)   # im2col: a copy
+    out = W.reshape(F, -1) @ cols                                    # (F, N H_out W_out)
+    out += b[:, None]
+    out = np.ascontiguousarray(out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3))
+    return out, (x.shape, W, cols, s, p)
+
+
+def conv2d_backward(dout, cache):
+    r"""Gradients of :func:`conv2d_forward`: ``(dx, dW, db)``.
+
+    With the windows as the columns of ``cols`` and ``dout`` as a matrix $G$ of shape
+    (F, N H_out W_out), the layer is the affine map $W_{\text{mat}}\,\texttt{cols} + b$, so as
+    for a dense layer $\texttt{dW} = G\,\texttt{cols}^\top$ and $\texttt{db}$ sums $G$ over
+    its columns. The gradient for the windows, $W_{\text{mat}}^\top G$, goes back to the pixels
+    the windows were cut from (col2im): a pixel sums the gradients of every window that
+    contains it, which we add up one kernel offset $(k, l)$ at a time.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        From :func:`conv2d_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dW : ndarray, shape (F, C, KH, KW)
+    db : ndarray, shape (F,)
+    """
+    (N, C, H, Wd), W, cols, s, p = cache
+    G, dW, db = _conv2d_param_grads(dout, cache, "conv2d_backward")
+    F, _, KH, KW = W.shape
+    H_out, W_out = _out_size(H, KH, s, p), _out_size(Wd, KW, s, p)
+    dcols = (W.reshape(F, -1).T @ G).reshape(C, KH, KW, N, H_out, W_out)
+    dxp = np.zeros((N, C, H + 2 * p, Wd + 2 * p), dtype=dcols.dtype)
+    for k in range(KH):                                  # col2im, one kernel offset at a time
+        for l in range(KW):
+            dxp[:, :, k:k + s * (H_out - 1) + 1:s, l:l + s * (W_out - 1) + 1:s] += \
+                dcols[:, k, l].transpose(1, 0, 2, 3)
+    dx = np.ascontiguousarray(dxp[:, :, p:p + H, p:p + Wd]) if p else dxp
+    return dx, dW, db
+
+
+def _conv2d_param_grads(dout, cache, func):
+    """``(G, dW, db)`` with ``G`` = ``dout`` as a matrix (F, N H_out W_out); shared with ``Conv2d.backward``."""
+    (N, _, H, Wd), W, cols, s, p = cache
+    F, _, KH, KW = W.shape
+    dout = _check_dout(dout, (N, F, _out_size(H, KH, s, p), _out_size(Wd, KW, s, p)), W.dtype, func)
+    G = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(F, cols.shape[1])   # columns as in cols
+    return G, (G @ cols.T).reshape(W.shape), G.sum(axis=1)
+
+
+def _out_size(size, K, stride, padding):
+    return (size + 2 * padding - K) // stride + 1
+
+
+def _pool_args(x, kernel_size, stride, func):
+    """Validate a pooling call; return ``x`` as floats and the window and stride as pairs."""
+    x = as_float_array(x, func, "x")
+    _check_images(x, func)
+    KH, KW = _check_pair(kernel_size, func, "kernel_size")
+    SH, SW = (KH, KW) if stride is None else _check_pair(stride, func, "stride")
+    if KH > x.shape[2] or KW > x.shape[3]:
+        raise ValueError(f"{func}: the pooling window ({KH}, {KW}) does not fit in images of size "
+                         f"({x.shape[2]}, {x.shape[3]}) (x has shape {shape_str(x.shape)}). Use a smaller "
+                         "kernel_size, or pool fewer times (each 2x2 pooling halves H and W).")
+    return x, (KH, KW), (SH, SW)
+
+
+def maxpool2d_forward(x, kernel_size=2, stride=None):
+    r"""Max pooling: the largest value of every KH x KW window of each channel.
+
+    $\texttt{out}[n, c, i, j] = \max_{k, l}\, x[n, c,\; i s_H + k,\; j s_W + l]$.
+    Windows that would run past the bottom or right edge are dropped, as in PyTorch.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kernel_size : int or (KH, KW), default 2
+    stride : int or (SH, SW), optional
+        Defaults to ``kernel_size``: windows side by side, not overlapping.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out)
+        ``H_out = (H - KH) // SH + 1``, and the same rule for ``W_out``.
+    cache : tuple
+        ``(x.shape, argmax, kernel, stride)``: for every window the flat index, in
+        ``range(KH * KW)``, of its maximum (the first one on ties, as PyTorch does on the CPU).
+    """
+    x, (KH, KW), (SH, SW) = _pool_args(x, kernel_size, stride, "maxpool2d_forward")
+    win = _windows(x, KH, KW, SH, SW)
+    win = win.reshape(win.shape[:4] + (KH * KW,))                     # (N, C, H_out, W_out, KH KW): a copy
+    argmax = win.argmax(axis=-1)
+    out = np.take_along_axis(win, argmax[..., None], axis=-1)[..., 0]
+    return out, (x.shape, argmax, (KH, KW), (SH, SW))
+
+
+def maxpool2d_backward(dout, cache):
+    r"""Gradient of max pooling: each window sends its ``dout`` to the input that was its maximum.
+
+    Every other input of the window gets nothing from it. Where windows overlap (stride smaller
+    than the window), an input that is the maximum of several windows sums their gradients.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x_shape, argmax, (KH, KW), (SH, SW) = cache
+    dout = _check_dout(dout, argmax.shape, None, "maxpool2d_backward")
+    N, C, H, Wd = x_shape
+    H_out, W_out = argmax.shape[2:]
+    row = np.arange(H_out)[:, None] * SH + argmax // KW             # (N, C, H_out, W_out): the row of each max
+    col = np.arange(W_out) * SW + argmax % KW                       # and its column
+    flat = (np.arange(N * C).reshape(N, C, 1, 1) * H + row) * Wd + col   # its index in x.ravel()
+    dx = np.bincount(flat.ravel(), weights=dout.ravel(), minlength=N * C * H * Wd)
+    return dx.reshape(x_shape).astype(dout.dtype, copy=False)
+
+
+def avgpool2d_forward(x, kernel_size=2, stride=None):
+    r"""Average pooling: the mean of every KH x KW window of each channel.
+
+    $\texttt{out}[n, c, i, j] = \frac{1}{KH\,KW} \sum_{k, l} x[n, c,\; i s_H + k,\; j s_W + l]$.
+    Parameters and output shape as in :func:`maxpool2d_forward`; ``cache`` is
+    ``(x.shape, kernel, stride)``.
+    """
+    x, (KH, KW), (SH, SW) = _pool_args(x, kernel_size, stride, "avgpool2d_forward")
+    out = _windows(x, KH, KW, SH, SW).mean(axis=(-2, -1))
+    return out.astype(x.dtype, copy=False), (x.shape, (KH, KW), (SH, SW))
+
+
+def avgpool2d_backward(dout, cache):
+    r"""Gradient of average pooling: each window spreads ``dout / (KH KW)`` evenly over its inputs.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x_shape, (KH, KW), (SH, SW) = cache
+    N, C, H, Wd = x_shape
+    H_out, W_out = _out_size(H, KH, SH, 0), _out_size(Wd, KW, SW, 0)
+    dout = _check_dout(dout, (N, C, H_out, W_out), None, "avgpool2d_backward")
+    share = dout / (KH * KW)
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    for k in range(KH):                                   # one kernel offset at a time
+        for l in range(KW):
+            dx[:, :, k:k + SH * (H_out - 1) + 1:SH, l:l + SW * (W_out - 1) + 1:SW] += share
+    return dx

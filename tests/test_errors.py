@@ -57,7 +57,20 @@ def _fit(**overrides):
     return train.fit(**args)
 
 
+def _conv_after_forward():
+    layer = nn.Conv2d(3, 4, 3, rng=_rng())
+    layer.forward(X4)
+    return layer
+
+
+def _flatten_after_forward():
+    layer = nn.Flatten()
+    layer.forward(X4)
+    return layer
+
+
 X43, W32, B2 = np.ones((4, 3)), np.ones((3, 2)), np.ones(2)
+X4, W4, B4 = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3)), np.ones(4)      # images (N, C, H, W), conv W and b
 P = {"W": np.ones((3, 2)), "b": np.ones(2)}
 F32 = np.ones(3, dtype=np.float32)
 
@@ -422,6 +435,85 @@ CASES = [
          ValueError, ["myfunc", "'W'", "(2, ?)", "(3, 2)"], r"Pass W\.T\."),
     Case("check_same_dtype", lambda: check_same_dtype("myfunc", x=np.ones(2), W=np.ones(2, np.float32)),
          TypeError, ["myfunc", "x is float64", "W is float32"], r"W = W\.astype\(np\.float64\)"),
+    # ------------------------------------------------------------------ convolution and pooling
+    Case("conv2d_forward-x-flat", lambda: ops.conv2d_forward(np.ones((10, 64)), np.ones((4, 1, 3, 3)), np.ones(4)),
+         ValueError, ["conv2d_forward", "'x'", "(N, C, H, W)", "(10, 64)"], r"x\.reshape\(10, 1, 8, 8\)"),
+    Case("conv2d_forward-x-flat-not-square",
+         lambda: ops.conv2d_forward(np.ones((10, 12)), np.ones((4, 1, 3, 3)), np.ones(4)),
+         ValueError, ["conv2d_forward", "'x'", "(N, C, H, W)", "(10, 12)"], r"x\.reshape\(N, C, H, W\), where C\*H\*W = 12"),
+    Case("conv2d_forward-x-one-image", lambda: ops.conv2d_forward(np.ones((3, 5, 5)), W4, B4),
+         ValueError, ["conv2d_forward", "'x'", "(N, C, H, W)", "(3, 5, 5)"], r"x\[None\]"),
+    Case("conv2d_forward-W-2d", lambda: ops.conv2d_forward(X4, np.ones((4, 27)), B4),
+         ValueError, ["conv2d_forward", "'W'", "(F, C, KH, KW)", "(4, 27)"], r"rng\.standard_normal\(\(F, C, 3, 3\)\)"),
+    Case("conv2d_forward-W-3d", lambda: ops.conv2d_forward(np.ones((2, 1, 5, 5)), np.ones((4, 3, 3)), B4),
+         ValueError, ["conv2d_forward", "'W'", "(F, C, KH, KW)", "(4, 3, 3)"], r"W\[:, None\]"),
+    Case("conv2d_forward-channels", lambda: ops.conv2d_forward(X4, np.ones((4, 2, 3, 3)), B4),
+         ValueError, ["conv2d_forward", "(2, 3, 5, 5)", "(4, 2, 3, 3)", "(F, 3, KH, KW)"],
+         r"Build W with C = x\.shape\[1\] = 3"),
+    Case("conv2d_forward-W-keras-layout", lambda: ops.conv2d_forward(X4, np.ones((2, 2, 3, 4)), B4),
+         ValueError, ["conv2d_forward", "(2, 2, 3, 4)", "(F, 3, KH, KW)"],
+         r"\(KH, KW, C, F\).*W\.transpose\(3, 2, 0, 1\)"),
+    Case("conv2d_forward-b", lambda: ops.conv2d_forward(X4, W4, np.ones(3)),
+         ValueError, ["conv2d_forward", "'b'", "(4,)", "(3,)"], r"F = W\.shape\[0\] = 4"),
+    Case("conv2d_forward-stride", lambda: ops.conv2d_forward(X4, W4, B4, stride=0),
+         ValueError, ["conv2d_forward", "'stride'", ">= 1", "got 0"], r"Use stride=1"),
+    Case("conv2d_forward-padding", lambda: ops.conv2d_forward(X4, W4, B4, padding=-1),
+         ValueError, ["conv2d_forward", "'padding'", ">= 0", "got -1"], r"padding=\(K - 1\) // 2"),
+    Case("conv2d_forward-kernel-too-large", lambda: ops.conv2d_forward(np.ones((2, 3, 2, 2)), W4, B4),
+         ValueError, ["conv2d_forward", "kernel (3, 3)", "padded input (2, 2)"], r"smaller kernel or more padding"),
+    Case("conv2d_forward-mixed-dtypes", lambda: ops.conv2d_forward(X4.astype(np.float32), W4, B4),
+         TypeError, ["conv2d_forward", "float32", "float64"], r"astype\(np\.float"),
+    Case("conv2d_backward-dout", lambda: ops.conv2d_backward(np.ones((2, 4, 5, 5)), ops.conv2d_forward(X4, W4, B4)[1]),
+         ValueError, ["conv2d_backward", "(2, 4, 3, 3)", "(2, 4, 5, 5)"]),
+    Case("maxpool2d_forward-x-flat", lambda: ops.maxpool2d_forward(np.ones((4, 64))),
+         ValueError, ["maxpool2d_forward", "'x'", "(N, C, H, W)", "(4, 64)"], r"x\.reshape\(4, 1, 8, 8\)"),
+    Case("maxpool2d_forward-kernel_size", lambda: ops.maxpool2d_forward(X4, 0),
+         ValueError, ["maxpool2d_forward", "'kernel_size'", "positive int", "got 0"], r"kernel_size=2"),
+    Case("avgpool2d_forward-stride", lambda: ops.avgpool2d_forward(X4, 2, (1, 2, 3)),
+         ValueError, ["avgpool2d_forward", "'stride'", "pair of positive ints", "got (1, 2, 3)"],
+         r"stride=2 to move the window by 2 pixels"),
+    Case("maxpool2d_forward-window-too-large", lambda: ops.maxpool2d_forward(X4, 6),
+         ValueError, ["maxpool2d_forward", "window (6, 6)", "(5, 5)", "(2, 3, 5, 5)"],
+         r"smaller kernel_size, or pool fewer times"),
+    *[Case(f"{name}_backward-dout",
+           (lambda name=name: getattr(ops, f"{name}_backward")(np.ones((2, 3, 5, 5)),
+                                                                getattr(ops, f"{name}_forward")(X4)[1])),
+           ValueError, [f"{name}_backward", "(2, 3, 2, 2)", "(2, 3, 5, 5)"])
+      for name in ("maxpool2d", "avgpool2d")],
+    Case("Conv2d-zero-C", lambda: nn.Conv2d(0, 4, 3, rng=_rng()),
+         ValueError, ["Conv2d", "'C'", "positive int", "0"], r"Conv2d\(1, 8, 3, rng=rng\)"),
+    Case("Conv2d-kernel_size", lambda: nn.Conv2d(1, 4, (3, 0), rng=_rng()),
+         ValueError, ["Conv2d", "'kernel_size'", "(3, 0)"]),
+    Case("Conv2d-padding", lambda: nn.Conv2d(1, 4, 3, padding=-1, rng=_rng()),
+         ValueError, ["Conv2d", "'padding'", ">= 0", "got -1"], r"padding=0 for none"),
+    Case("Conv2d-missing-rng", lambda: nn.Conv2d(1, 4, 3),
+         TypeError, ["Conv2d", "'rng'", "NoneType"], r"rng=np\.random\.default_rng\(0\)"),
+    Case("Conv2d-int-dtype", lambda: nn.Conv2d(1, 4, 3, rng=_rng(), dtype=np.int32),
+         TypeError, ["Conv2d", "'dtype'", "int32"]),
+    Case("Conv2d-unknown-init", lambda: nn.Conv2d(1, 4, 3, rng=_rng(), init="kaiming"),
+         ValueError, ["Conv2d", "unknown init", "'kaiming'"]),
+    Case("Conv2d-init-shape", lambda: nn.Conv2d(1, 4, 3, rng=_rng(), init=lambda rng, D, M, dtype: np.ones((M, D))),
+         ValueError, ["Conv2d", "(4, 9)", "(9, 4)"], r"returns an array of shape \(D, M\)"),
+    Case("Conv2d.forward-channels", lambda: nn.Conv2d(3, 4, 3, rng=_rng()).forward(np.ones((2, 1, 5, 5))),
+         ValueError, ["Conv2d(3 -> 4, kernel_size=3, init=he).forward", "(N, 3, H, W)", "(2, 1, 5, 5)"],
+         r"Build this layer with C = 1"),
+    Case("Conv2d.forward-flat", lambda: nn.Conv2d(1, 4, 3, rng=_rng()).forward(np.ones((2, 64))),
+         ValueError, ["Conv2d(1 -> 4, kernel_size=3, init=he).forward", "(N, 1, H, W)", "(2, 64)"],
+         r"x\.reshape\(len\(x\), 1, H, W\)"),
+    Case("Conv2d.forward-dtype", lambda: nn.Conv2d(3, 4, 3, rng=_rng()).forward(X4.astype(np.float32)),
+         TypeError, ["Conv2d", "float32", "float64"], r"x\.astype\(np\.float64\)"),
+    Case("Conv2d.backward-dout", lambda: _conv_after_forward().backward(np.ones((2, 4, 5, 5))),
+         ValueError, ["Conv2d(3 -> 4, kernel_size=3, init=he).backward", "(2, 4, 3, 3)", "(2, 4, 5, 5)"]),
+    Case("Conv2d.backward-before-forward", lambda: nn.Conv2d(3, 4, 3, rng=_rng()).backward(np.ones((2, 4, 3, 3))),
+         RuntimeError, ["Conv2d.backward", "before forward"], r"run forward\(x\) first"),
+    Case("MaxPool2d-kernel_size", lambda: nn.MaxPool2d(0),
+         ValueError, ["MaxPool2d", "'kernel_size'", "got 0"], r"kernel_size=2"),
+    Case("AvgPool2d-stride", lambda: nn.AvgPool2d(2, stride=-1),
+         ValueError, ["AvgPool2d", "'stride'", "got -1"]),
+    Case("Flatten.forward-no-batch-axis", lambda: nn.Flatten().forward(np.ones(3)),
+         ValueError, ["Flatten.forward", "(N, ...)", "(3,)"], r"x\.reshape\(1, -1\)"),
+    Case("Flatten.backward-dout", lambda: _flatten_after_forward().backward(np.ones((2, 74))),
+         ValueError, ["Flatten.backward", "(2, 75)", "(2, 74)"]),
 ]
 
 
