@@ -4,6 +4,8 @@ Synthetic sets take an explicit ``rng``; ``digits()`` loads the 1,797 real 8x8
 handwritten digits that ship inside scikit-learn and splits them the same way every time.
 Features are ``(N, D)`` floats; class labels are ``(N,)`` ints; binary targets for
 :func:`xor` are ``(N, 1)`` floats, ready for ``bce_with_logits_loss`` or ``mse_loss``.
+The sequence tasks :func:`adding_problem` and :func:`sine_sequences` give inputs of shape
+``(N, T, D)``, batch first, as the recurrent layers of :mod:`bpkit.nn` take them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import numpy as np
 
 from ._checks import shape_str
 
-__all__ = ["Split", "digits", "moons", "one_hot", "spirals", "train_val_test_split", "xor"]
+__all__ = ["Split", "adding_problem", "digits", "moons", "one_hot", "sine_sequences", "spirals",
+           "train_val_test_split", "xor"]
 
 
 def _check_rng(rng, func):
@@ -185,3 +188,107 @@ def digits(val=0.15, test=0.2, seed=0, dtype=np.float64):
     raw = load_digits()
     X = (raw.data / 16.0).astype(dtype)
     return train_val_test_split(X, raw.target.astype(np.int64), val=val, test=test, seed=seed)
+
+
+# ----------------------------------------------------------------------------- sequences
+
+def adding_problem(n, T, rng=None, dtype=np.float64):
+    r"""The adding problem: remember two marked numbers across a sequence and add them.
+
+    A classic test of long-term memory, introduced with the LSTM by Hochreiter and
+    Schmidhuber (1997); here in a simple form. Each of the ``n`` sequences has ``T`` steps
+    with two features: a value drawn uniformly from $[0, 1)$, and a marker that is 1 at exactly
+    two steps and 0 elsewhere, one marked step in each half of the sequence (the first among
+    steps ``0 .. T//2 - 1``, the second among ``T//2 .. T - 1``). The target is the sum of the
+    two marked values. Every other value is a distractor, so a model must carry the first
+    marked value across as many as ``T - 1`` steps.
+
+    Two baselines follow from the uniform distribution (variance 1/12 per value). Predicting
+    the constant 1, the mean of the target, gives an expected MSE of
+    $\mathrm{Var}(u_1 + u_2) = 1/6$: a model must beat it to show that it remembers anything.
+    A model that uses only the recent second value, predicting $u_2 + 1/2$, has expected MSE
+    $\mathrm{Var}(u_1) = 1/12$: to go below it, it must remember the first one.
+
+    Parameters
+    ----------
+    n : int >= 1
+        Number of sequences.
+    T : int >= 2
+        Steps per sequence.
+    rng : np.random.Generator
+    dtype : float dtype, default float64
+
+    Returns
+    -------
+    X : ndarray, shape (n, T, 2)
+        ``X[:, :, 0]`` the values, ``X[:, :, 1]`` the 0/1 markers.
+    y : ndarray, shape (n, 1)
+        The sum of the two marked values, in $[0, 2)$.
+    """
+    _check_count("adding_problem", "n", n)
+    _check_count("adding_problem", "T", T, 2, example=20)
+    _check_rng(rng, "adding_problem")
+    _check_dtype("adding_problem", dtype)
+    values = rng.random((n, T)).astype(dtype)
+    first = rng.integers(0, T // 2, n)
+    second = rng.integers(T // 2, T, n)
+    rows = np.arange(n)
+    markers = np.zeros((n, T), dtype=dtype)
+    markers[rows, first] = 1
+    markers[rows, second] = 1
+    y = (values[rows, first] + values[rows, second])[:, None]
+    return np.stack([values, markers], axis=2), y
+
+
+def sine_sequences(n, T, rng=None, periods=(8.0, 32.0), noise=0.0, dtype=np.float64):
+    r"""Sine waves for next-step prediction: from the values so far, predict the next one.
+
+    Sequence $k$ samples $s_k(t) = \sin(2\pi t / P_k + \varphi_k)$ at $t = 0, 1, \dots, T$, with
+    the period $P_k$ (in steps) drawn uniformly from ``periods`` and the phase $\varphi_k$
+    uniformly from $[0, 2\pi)$; ``noise`` adds Gaussian noise with that standard deviation to
+    every sample. ``X`` holds samples ``0 .. T - 1`` and ``y`` samples ``1 .. T``, so
+    ``y[:, t]`` is the value that follows ``X[:, t]`` and ``X[:, 1:]`` equals ``y[:, :-1]``.
+    A model must infer each sequence's period and phase from what it has read.
+
+    Reference points: repeating the last value, $\hat y_t = x_t$, has expected squared error
+    $2\sin^2(\pi / P) + 2\sigma^2$ for period $P$ (averaged over the phase; $\sigma$ = ``noise``),
+    and no predictor can do better than $\sigma^2$, the noise of the target.
+
+    Parameters
+    ----------
+    n : int >= 1
+        Number of sequences.
+    T : int >= 1
+        Steps per sequence.
+    rng : np.random.Generator
+    periods : (float, float), default (8.0, 32.0)
+        Smallest and largest period, in steps, with ``2 <= periods[0] <= periods[1]`` (a period
+        under 2 steps cannot be told apart from a longer one). Equal values give one period.
+    noise : float >= 0, default 0.0
+    dtype : float dtype, default float64
+
+    Returns
+    -------
+    X, y : ndarray, shape (n, T, 1)
+        Inputs and next-step targets, one feature per step.
+    """
+    func = "sine_sequences"
+    _check_count(func, "n", n)
+    _check_count(func, "T", T, 1, example=50)
+    _check_rng(rng, func)
+    _check_noise(func, noise)
+    _check_dtype(func, dtype)
+    ok = (isinstance(periods, (tuple, list)) and len(periods) == 2
+          and all(isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, (bool, np.bool_))
+                  and np.isfinite(p) for p in periods))
+    if not (ok and 2 <= periods[0] <= periods[1]):
+        raise ValueError(f"{func}: 'periods' must be a pair (smallest, largest) of periods in steps with "
+                         f"2 <= smallest <= largest, got {periods!r}. Use e.g. periods=(8, 32); a period under 2 "
+                         "steps cannot be told apart from a longer one.")
+    P = rng.uniform(periods[0], periods[1], (n, 1))
+    phase = rng.uniform(0.0, 2 * np.pi, (n, 1))
+    s = np.sin(2 * np.pi * np.arange(T + 1) / P + phase)            # (n, T + 1)
+    if noise:
+        s = s + noise * rng.standard_normal(s.shape)
+    s = s.astype(dtype)[:, :, None]
+    return s[:, :-1].copy(), s[:, 1:].copy()

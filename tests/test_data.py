@@ -94,11 +94,70 @@ def test_moons_noise_has_the_requested_standard_deviation():
     assert np.std(noisy - clean) == pytest.approx(0.1, rel=0.05)
 
 
+# ----------------------------------------------------------------------------- sequences
+
+@pytest.mark.parametrize("n, T", [(1, 2), (7, 3), (50, 20)])
+def test_adding_problem_shapes_markers_and_target(n, T):
+    X, y = data.adding_problem(n, T, _rng())
+    assert X.shape == (n, T, 2) and y.shape == (n, 1) and X.dtype == y.dtype == np.float64
+    values, markers = X[:, :, 0], X[:, :, 1]
+    assert np.all((values >= 0) & (values < 1))
+    assert set(np.unique(markers)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(markers.sum(axis=1), 2)
+    np.testing.assert_array_equal(markers[:, :T // 2].sum(axis=1), 1)      # one marker in each half
+    np.testing.assert_array_equal(y[:, 0], (values * markers).sum(axis=1))
+
+
+def test_adding_problem_baselines_are_one_sixth_and_one_twelfth():
+    """Predicting 1 has expected MSE Var(u1 + u2) = 1/6; predicting u2 + 1/2, Var(u1) = 1/12."""
+    X, y = data.adding_problem(200_000, 20, _rng())
+    second = X[:, 10:, 0][X[:, 10:, 1] == 1]                  # the marked value in the second half
+    assert np.mean((y - 1.0) ** 2) == pytest.approx(1 / 6, rel=0.02)
+    assert np.mean((y[:, 0] - (second + 0.5)) ** 2) == pytest.approx(1 / 12, rel=0.02)
+
+
+def test_adding_problem_float32_and_positions_cover_each_half():
+    X, y = data.adding_problem(2000, 8, _rng(), dtype=np.float32)
+    assert X.dtype == y.dtype == np.float32
+    np.testing.assert_array_equal(y[:, 0], (X[:, :, 0] * X[:, :, 1]).sum(axis=1))   # exact in float32 too
+    first, second = np.argmax(X[:, :4, 1], axis=1), 4 + np.argmax(X[:, 4:, 1], axis=1)
+    assert set(first) == {0, 1, 2, 3} and set(second) == {4, 5, 6, 7}
+
+
+def test_sine_sequences_are_shifted_by_one_step_and_follow_the_formula():
+    X, y = data.sine_sequences(40, 25, _rng(), periods=(5, 12))
+    assert X.shape == y.shape == (40, 25, 1) and X.dtype == y.dtype == np.float64
+    np.testing.assert_array_equal(X[:, 1:], y[:, :-1])
+    s = np.concatenate([X[:, :, 0], y[:, -1:, 0]], axis=1)     # samples 0 .. T
+    # Each sequence is sin(w t + phi): s(t + 1) + s(t - 1) = 2 cos(w) s(t), with 2 pi / 12 <= w <= 2 pi / 5.
+    for row in s:
+        away = np.abs(row[1:-1]) > 0.1                          # divide only by samples away from 0
+        cos_w = ((row[2:] + row[:-2]) / (2 * row[1:-1]))[away]
+        np.testing.assert_allclose(cos_w, cos_w[0], rtol=1e-9, atol=1e-9)   # one frequency per sequence
+        assert 2 * np.pi / 12 - 1e-9 <= np.arccos(cos_w[0]) <= 2 * np.pi / 5 + 1e-9
+
+
+def test_sine_sequences_noise_and_repeat_last_value_baseline():
+    """Repeating the last value has expected squared error 2 sin^2(pi / P) + 2 noise^2 for period P."""
+    P, noise = 16.0, 0.1
+    X, y = data.sine_sequences(4000, 30, _rng(), periods=(P, P), noise=noise)
+    assert np.mean((X - y) ** 2) == pytest.approx(2 * np.sin(np.pi / P) ** 2 + 2 * noise ** 2, rel=0.02)
+    clean, _ = data.sine_sequences(4000, 30, _rng(), periods=(P, P))
+    assert np.std(X - clean) == pytest.approx(noise, rel=0.02)     # the same periods and phases, plus noise
+
+
+def test_sine_sequences_float32():
+    X, y = data.sine_sequences(5, 7, _rng(), dtype=np.float32)
+    assert X.dtype == y.dtype == np.float32
+
+
 # ----------------------------------------------------------------------------- determinism
 
 GENERATORS = {
     "spirals": lambda rng: data.spirals(30, classes=3, rng=rng),
     "moons": lambda rng: data.moons(30, rng=rng),
+    "adding_problem": lambda rng: data.adding_problem(30, 10, rng),
+    "sine_sequences": lambda rng: data.sine_sequences(30, 10, rng, noise=0.1),
 }
 
 
