@@ -23,9 +23,10 @@ ipywidgets and matplotlib are imported when a widget is created, not when bpkit 
 from ._base import Widget
 from .activations import DepthExplorer
 from .backprop import BackpropStepper
+from .convolution import ConvolutionExplorer
 from .forward import ACTIVATIONS, NetworkPlayground, NeuronExplorer
 from .optimizers import OptimizerRace
 from .losses import LOSSES, LossExplorer, fit_constant
 from .regularization import RegularizationLab
 
-__all__ = ["ACTIVATIONS", "BackpropStepper", "DepthExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
+__all__ = ["ACTIVATIONS", "BackpropStepper", "ConvolutionExplorer", "DepthExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
