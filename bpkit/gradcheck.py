@@ -23,6 +23,9 @@ __all__ = ["GradientCheckError", "check_gradients", "check_module", "numerical_g
 
 
 FLOOR = 1e-3
+#: The rounding noise of one central difference, in machine epsilons of the function's size
+#: (each output is computed to a few ulps; the margin covers deep compositions such as BPTT).
+NOISE_ULPS = 32
 
 
 class GradientCheckError(AssertionError):
@@ -139,10 +142,13 @@ def check_gradients(f, inputs, grads, dout=None, h=1e-5, tol=1e-7):
     dout : ndarray, optional
         Upstream gradient when ``f`` returns an array (checks the vector-Jacobian product).
     h, tol : float
-        Step size, and the largest relative error accepted. Entries smaller than
-        ``FLOOR`` (1e-3) times the largest entry are measured against that floor: a
-        central difference resolves the gradient to an *absolute* accuracy set by the
-        size of the function, so a near-zero entry cannot be checked to 7 relative digits.
+        Step size, and the largest relative error accepted. A central difference resolves
+        the gradient only to an *absolute* accuracy, so near-zero entries cannot be checked
+        to 7 relative digits. Two floors account for that: entries smaller than ``FLOOR``
+        (1e-3) times the array's largest entry are measured against that size, and an
+        absolute difference below the rounding noise of the difference itself, about
+        ``NOISE_ULPS`` machine epsilons times $\sum |f \odot \texttt{dout}|$ divided by
+        $2h$, is accepted. A wrong gradient differs by far more than either.
 
     Returns
     -------
@@ -155,6 +161,7 @@ def check_gradients(f, inputs, grads, dout=None, h=1e-5, tol=1e-7):
         Naming the array, its worst entry, both values and the likely cause.
     """
     errors = {}
+    size = None                                   # sum |f * dout|, for the rounding-noise floor
     for name, g in grads.items():
         if name not in inputs:
             raise ValueError(f"check_gradients: gradient '{name}' has no matching input; inputs are "
@@ -168,7 +175,11 @@ def check_gradients(f, inputs, grads, dout=None, h=1e-5, tol=1e-7):
                 f"but '{name}' has shape {shape_str(x.shape)}; d{name} must have the shape of {name}."
                 + (" It looks transposed." if g.shape == x.shape[::-1] else ""))
         num = _numerical(f, x, h, dout, "check_gradients")
-        floor = max(1e-8, FLOOR * float(np.max(np.abs(g) + np.abs(num), initial=0.0)))
+        if size is None:
+            f0 = np.asarray(f(), dtype=np.float64)
+            size = float(np.sum(np.abs(f0 if dout is None else f0 * np.asarray(dout, dtype=np.float64))))
+        noise = NOISE_ULPS * np.finfo(np.float64).eps * size / (2 * h)
+        floor = max(1e-8, FLOOR * float(np.max(np.abs(g) + np.abs(num), initial=0.0)), noise / tol)
         err = rel_error(g, num, eps=floor)
         errors[name] = err
         if not err <= tol:

@@ -71,3 +71,21 @@ def test_float32_is_refused_with_a_fix(rng):
     x = np.ones(3, dtype=np.float32)
     with pytest.raises(TypeError, match=r"float64.*astype\(np.float64\)"):
         numerical_gradient(lambda v: float(v.sum()), x)
+
+
+def test_rounding_noise_floor_accepts_tiny_true_gradients_but_not_wrong_ones():
+    """A legitimately tiny gradient entry (here 1e-6 of the function's size) passes, since its
+    central difference is only accurate to the rounding noise; the same entry off by a factor
+    of 2, or with the wrong sign, is still caught."""
+    x = np.array([0.3])
+    c = np.array([1e-6])
+
+    def f():                                   # f = sum of a large term and a tiny one
+        return np.array([1.0, 2.0, 3.0]) + np.array([0.0, 0.0, 1.0]) * c * np.sin(x[0] * 7)
+
+    true = np.array([1e-6 * 7 * np.cos(0.3 * 7)])
+    errs = check_gradients(f, {"x": x}, {"x": true}, dout=np.ones(3))
+    assert errs["x"] < 1e-7
+    for wrong in (2 * true, -true, true + 1e-8):
+        with pytest.raises(GradientCheckError, match="'x'"):
+            check_gradients(f, {"x": x}, {"x": wrong}, dout=np.ones(3))
