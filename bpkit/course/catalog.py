@@ -39,7 +39,6 @@ READING_WORDS_PER_MINUTE = 100
 
 #: Chapters planned but not written yet (see book/intro.md): (number, title, prerequisites).
 PLANNED = [
-    ("08", "Recurrent networks and the LSTM", ["06"]),
     ("09", "Autoencoders", ["06"]),
 ]
 

@@ -27,6 +27,7 @@ from .convolution import ConvolutionExplorer
 from .forward import ACTIVATIONS, NetworkPlayground, NeuronExplorer
 from .optimizers import OptimizerRace
 from .losses import LOSSES, LossExplorer, fit_constant
+from .recurrent import GradientFlowExplorer
 from .regularization import RegularizationLab
 
-__all__ = ["ACTIVATIONS", "BackpropStepper", "ConvolutionExplorer", "DepthExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
+__all__ = ["ACTIVATIONS", "BackpropStepper", "ConvolutionExplorer", "DepthExplorer", "GradientFlowExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
