@@ -32,3 +32,36 @@ def run_exercise(notebook, grade_id, answer):
     check = next(c for c in cells if _gid(c) == grade_id + "_check")
     call = _src(check).strip().splitlines()[-1]                 # the visible check call, after hidden tests
     return eval(call, ns)
+
+
+# -- tests every chapter's exercise module runs (one line each there) ------------------------
+
+def _graded_cells(notebook, kind):
+    return [c for c in _cells(ROOT / "solutions" / notebook) if c["metadata"].get("nbgrader", {}).get(kind)]
+
+
+def assert_reference_solutions_pass(notebook, n_exercises):
+    """Every solution cell of ``notebook``, run with its check in-process, is correct with full points."""
+    solutions = _graded_cells(notebook, "solution")
+    assert len(solutions) == n_exercises
+    for c in solutions:
+        result = run_exercise(notebook, _gid(c), _src(c))
+        assert result.status == "correct", result.summary()
+        assert result.points == result.max_points > 0
+
+
+def assert_points_match(notebook, points, total):
+    """The nbgrader points of the graded cells equal the check module's ``POINTS``, and sum to ``total``."""
+    graded = {_gid(c): c["metadata"]["nbgrader"]["points"] for c in _graded_cells(notebook, "grade")}
+    assert sum(graded.values()) == sum(points.values()) == total
+    for gid, pts in graded.items():
+        key = gid.split("_", 2)[2].removesuffix("_check")
+        assert points[key] == pts, gid
+
+
+def assert_time_and_prerequisites(notebook, requires):
+    """The notebook states its prerequisites and a positive time estimate for every exercise."""
+    meta = json.loads((ROOT / "solutions" / notebook).read_text())["metadata"]["bpfs"]
+    assert meta["requires"] == requires
+    exercises = {_gid(c) for c in _graded_cells(notebook, "solution")}
+    assert set(meta["exercise_minutes"]) == exercises and all(m > 0 for m in meta["exercise_minutes"].values())

@@ -2,30 +2,18 @@
 
 import pytest
 
-from _notebooks import ROOT, _cells, _gid, _src, run_exercise
+from _notebooks import ROOT, _cells, _gid, assert_points_match, assert_reference_solutions_pass, run_exercise
 
 NB = "04_gradient_descent.ipynb"
 
 
 def test_the_reference_solutions_pass_in_process():
-    cells = _cells(ROOT / "solutions" / NB)
-    solutions = [c for c in cells if c["metadata"].get("nbgrader", {}).get("solution")]
-    assert len(solutions) == 9
-    for c in solutions:
-        result = run_exercise(NB, _gid(c), _src(c))
-        assert result.status == "correct", result.summary()
-        assert result.points == result.max_points > 0
+    assert_reference_solutions_pass(NB, 9)
 
 
 def test_points_in_the_notebook_match_the_checks():
     from bpkit.checks.ch04 import POINTS
-    cells = _cells(ROOT / "solutions" / NB)
-    graded = {_gid(c): c["metadata"]["nbgrader"]["points"] for c in cells
-              if c["metadata"].get("nbgrader", {}).get("grade")}
-    assert sum(graded.values()) == sum(POINTS.values()) == 13
-    for gid, pts in graded.items():
-        key = gid.split("_", 2)[2].removesuffix("_check")
-        assert POINTS[key] == pts, gid
+    assert_points_match(NB, POINTS, 13)
 
 
 GD = "def gradient_descent(grad, x0, lr, steps):\n    x = np.array(x0, dtype=float)\n    path = [x.copy()]\n" \

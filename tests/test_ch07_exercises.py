@@ -3,39 +3,24 @@
 import numpy as np
 import pytest
 
-from _notebooks import ROOT, _cells, _gid, _src, run_exercise
+from _notebooks import (
+    ROOT, _cells, _gid, assert_points_match, assert_reference_solutions_pass,
+    assert_time_and_prerequisites, run_exercise)
 
 NB = "07_cnn.ipynb"
 
 
 def test_the_reference_solutions_pass_in_process():
-    cells = _cells(ROOT / "solutions" / NB)
-    solutions = [c for c in cells if c["metadata"].get("nbgrader", {}).get("solution")]
-    assert len(solutions) == 8
-    for c in solutions:
-        result = run_exercise(NB, _gid(c), _src(c))
-        assert result.status == "correct", result.summary()
-        assert result.points == result.max_points > 0
+    assert_reference_solutions_pass(NB, 8)
 
 
 def test_points_in_the_notebook_match_the_checks():
     from bpkit.checks.ch07 import POINTS
-    cells = _cells(ROOT / "solutions" / NB)
-    graded = {_gid(c): c["metadata"]["nbgrader"]["points"] for c in cells
-              if c["metadata"].get("nbgrader", {}).get("grade")}
-    assert sum(graded.values()) == sum(POINTS.values()) == 14
-    for gid, pts in graded.items():
-        key = gid.split("_", 2)[2].removesuffix("_check")
-        assert POINTS[key] == pts, gid
+    assert_points_match(NB, POINTS, 14)
 
 
 def test_notebook_metadata_states_time_and_prerequisites():
-    import json
-    meta = json.loads((ROOT / "solutions" / NB).read_text())["metadata"]["bpfs"]
-    assert meta["requires"] == ["06_training"]
-    cells = _cells(ROOT / "solutions" / NB)
-    exercises = {_gid(c) for c in cells if c["metadata"].get("nbgrader", {}).get("solution")}
-    assert set(meta["exercise_minutes"]) == exercises and all(m > 0 for m in meta["exercise_minutes"].values())
+    assert_time_and_prerequisites(NB, ["06_training"])
 
 
 SIZE = "def conv_output_size(H, K, stride, padding):\n    return {EXPR}\n"
