@@ -79,6 +79,29 @@ class Widget:
     def _recompute(self):
         pass
 
+    def _check_control(self, name, value):
+        """Raise a clear error if ``value`` is not valid for the control ``name`` (subclasses)."""
+
+    def set(self, **values):
+        """Set several controls at once (keywords as in ``values()``) and update once; returns ``self``.
+
+        Every value is checked before any control changes, so a bad one leaves the widget as it was.
+        """
+        unknown = sorted(set(values) - set(self.values()))
+        if unknown:
+            raise ValueError(f"{type(self).__name__}.set: unknown control(s) {unknown}; the controls are "
+                             f"{list(self.values())}.")
+        for k, v in values.items():
+            self._check_control(k, v)
+        self._hold = True
+        try:
+            for k, v in values.items():
+                setattr(self, k, v)
+        finally:
+            self._hold = False
+        self.update()
+        return self
+
     def _on_change(self, _change=None):
         self.update()
 

@@ -238,22 +238,8 @@ class GradientFlowExplorer(_Widget):
         """The controls as a dict, e.g. to hand in: ``gradient_flow(**explorer.values())`` reproduces the run."""
         return {"cell": self.cell, "T": self.T, "scale": self.scale, "forget_bias": self.forget_bias}
 
-    def set(self, **values):
-        """Set several controls at once (keywords as in :meth:`values`) and recompute once; returns ``self``."""
-        unknown = sorted(set(values) - set(self.values()))
-        if unknown:
-            raise ValueError(f"GradientFlowExplorer.set: unknown control(s) {unknown}; the controls are "
-                             f"{list(self.values())}.")
-        for k, v in values.items():
-            _check(k, v)
-        self._hold = True
-        try:
-            for k, v in values.items():
-                setattr(self, k, v)
-        finally:
-            self._hold = False
-        self.update()
-        return self
+    def _check_control(self, name, value):
+        _check(name, value)
 
     def kept(self, k, which=None) -> float:
         """``result.kept(k, which)``: the gradient ``k`` steps back relative to the last step."""

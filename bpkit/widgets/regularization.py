@@ -255,22 +255,8 @@ class RegularizationLab(_Widget):
         return {"dataset": self.dataset, "n_train": self.n_train, "l2": self.l2, "dropout": self.dropout,
                 "batchnorm": self.batchnorm, "epochs": self.epochs}
 
-    def set(self, **values):
-        """Set several controls at once (keywords as in :meth:`values`) and retrain once; returns ``self``."""
-        unknown = sorted(set(values) - set(self.values()))
-        if unknown:
-            raise ValueError(f"RegularizationLab.set: unknown control(s) {unknown}; the controls are "
-                             f"{list(self.values())}.")
-        for k, v in values.items():
-            _check(k, v)
-        self._hold = True
-        try:
-            for k, v in values.items():
-                setattr(self, k, v)
-        finally:
-            self._hold = False
-        self.update()
-        return self
+    def _check_control(self, name, value):
+        _check(name, value)
 
     def _recompute(self):
         self.result = train_lab(**self.values(), seed=self.seed)
