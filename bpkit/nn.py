@@ -51,6 +51,27 @@ def takes_input_grad(module) -> bool:
 _TAKES_INPUT_GRAD: dict[type, bool] = {}
 
 
+def _layer_args(owner, sizes, sizes_hint, rng, dtype):
+    """Check the arguments every layer with weights takes; return ``dtype`` as a float ``np.dtype``.
+
+    ``sizes`` is ``((name, value), ...)`` of positive ints; ``sizes_hint`` says what to pass.
+    """
+    for arg, v in sizes:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{owner}: '{arg}' must be a positive int, got {v!r}. {sizes_hint}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{owner}: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
+                        "Pass rng=np.random.default_rng(0) so the initial weights are reproducible.")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{owner}: 'dtype' must be a float dtype such as np.float32, got {dtype}.")
+    return dtype
+
+
+def _init_name(init):
+    return init if isinstance(init, str) else getattr(init, "__name__", "custom")
+
+
 class Module:
     """Base class: holds ``params``/``grads`` dicts and the train/eval flag."""
 
@@ -150,18 +171,10 @@ class Linear(Module):
 
     def __init__(self, D, M, *, rng=None, dtype=np.float64, init="he", bias=True):
         super().__init__()
-        for name, v in (("D", D), ("M", M)):
-            if not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"Linear: '{name}' must be a positive int, got {v!r}. Pass the number of "
-                                 "input features D and of output features M, e.g. Linear(784, 256, rng=rng).")
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"Linear: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
-                            "Pass rng=np.random.default_rng(0) so the initial weights are reproducible.")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Linear: 'dtype' must be a float dtype such as np.float32, got {dtype}.")
+        dtype = _layer_args("Linear", (("D", D), ("M", M)), "Pass the number of input features D and of output "
+                            "features M, e.g. Linear(784, 256, rng=rng).", rng, dtype)
         self.D, self.M, self.dtype = int(D), int(M), dtype
-        self.init_name = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self.init_name = _init_name(init)
         W = np.asarray(get_initializer(init, "Linear")(rng, self.D, self.M, dtype))
         if W.shape != (self.D, self.M):
             raise ValueError(f"Linear: init returned shape {shape_str(W.shape)}, expected ({D}, {M}).")
@@ -548,21 +561,13 @@ class Conv2d(Module):
     def __init__(self, C, F, kernel_size, *, stride=1, padding=0, rng=None, dtype=np.float64, init="he",
                  bias=True):
         super().__init__()
-        for name, v in (("C", C), ("F", F)):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"Conv2d: '{name}' must be a positive int, got {v!r}. Pass the number of input "
-                                 "channels C and of filters F, e.g. Conv2d(1, 8, 3, rng=rng).")
+        dtype = _layer_args("Conv2d", (("C", C), ("F", F)), "Pass the number of input channels C and of filters F, "
+                            "e.g. Conv2d(1, 8, 3, rng=rng).", rng, dtype)
         KH, KW = ops._check_pair(kernel_size, "Conv2d", "kernel_size")
         self.stride = ops._check_int(stride, "Conv2d", "stride", 1, ops._STRIDE_HINT)
         self.padding = ops._check_int(padding, "Conv2d", "padding", 0, ops._PADDING_HINT)
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"Conv2d: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
-                            "Pass rng=np.random.default_rng(0) so the initial weights are reproducible.")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Conv2d: 'dtype' must be a float dtype such as np.float32, got {dtype}.")
         self.C, self.F, self.kernel_size, self.dtype = int(C), int(F), (KH, KW), dtype
-        self.init_name = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self.init_name = _init_name(init)
         D = self.C * KH * KW
         W = np.asarray(get_initializer(init, "Conv2d")(rng, D, self.F, dtype))
         if W.shape != (D, self.F):
@@ -707,18 +712,10 @@ class _Recurrent(Module):
     def __init__(self, D, H, *, rng, dtype, init):
         super().__init__()
         name = type(self).__name__
-        for arg, v in (("D", D), ("H", H)):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}: '{arg}' must be a positive int, got {v!r}. Pass the number of input "
-                                 f"features per time step D and of hidden units H, e.g. {name}(2, 32, rng=rng).")
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"{name}: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
-                            "Pass rng=np.random.default_rng(0) so the initial weights are reproducible.")
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"{name}: 'dtype' must be a float dtype such as np.float32, got {dtype}.")
+        dtype = _layer_args(name, (("D", D), ("H", H)), "Pass the number of input features per time step D and "
+                            f"of hidden units H, e.g. {name}(2, 32, rng=rng).", rng, dtype)
         self.D, self.H, self.dtype = int(D), int(H), dtype
-        self.init_name = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self.init_name = _init_name(init)
         init_fn = get_initializer(init, name)
         blocks = {}
         for key, rows in (("Wx", self.D), ("Wh", self.H)):

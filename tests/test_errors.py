@@ -185,6 +185,8 @@ CASES = [
          ValueError, ["Linear", "'D'", "positive int", "got 0"]),
     Case("Linear-negative-M", lambda: nn.Linear(3, -1, rng=_rng()),
          ValueError, ["Linear", "'M'", "positive int", "got -1"]),
+    Case("Linear-bool-D", lambda: nn.Linear(True, 2, rng=_rng()),          # True is an int to Python, not a size
+         ValueError, ["Linear", "'D'", "positive int", "True"]),
     Case("Linear-float-D", lambda: nn.Linear(3.0, 2, rng=_rng()),
          ValueError, ["Linear", "'D'", "positive int", "got 3.0"]),
     Case("Linear-missing-rng", lambda: nn.Linear(3, 2),
