@@ -21,6 +21,7 @@ ipywidgets and matplotlib are imported when a widget is created, not when bpkit 
 """
 
 from ._base import Widget
+from .autoencoder import AutoencoderExplorer
 from .activations import DepthExplorer
 from .backprop import BackpropStepper
 from .convolution import ConvolutionExplorer
@@ -30,4 +31,4 @@ from .losses import LOSSES, LossExplorer, fit_constant
 from .recurrent import GradientFlowExplorer
 from .regularization import RegularizationLab
 
-__all__ = ["ACTIVATIONS", "BackpropStepper", "ConvolutionExplorer", "DepthExplorer", "GradientFlowExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
+__all__ = ["ACTIVATIONS", "AutoencoderExplorer", "BackpropStepper", "ConvolutionExplorer", "DepthExplorer", "GradientFlowExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
