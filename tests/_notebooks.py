@@ -65,3 +65,21 @@ def assert_time_and_prerequisites(notebook, requires):
     assert meta["requires"] == requires
     exercises = {_gid(c) for c in _graded_cells(notebook, "solution")}
     assert set(meta["exercise_minutes"]) == exercises and all(m > 0 for m in meta["exercise_minutes"].values())
+
+
+def assert_planted_feedback(notebook, grade_id, answer, status, words):
+    """A planted mistake earns no points, the intended diagnosis (``words``, in the message or the
+    first hint), at least one hint, and no traceback from inside bpkit."""
+    result = run_exercise(notebook, grade_id, answer)
+    assert result.status == status, result.summary()
+    assert result.points == 0
+    text = result.message + " " + (result.hints[0] if result.hints else "")
+    assert words in text, result.summary()
+    assert result.hints, "a failing check must offer hints"
+    assert "site-packages" not in result.summary() and "bpkit/" not in result.summary()
+
+
+def assert_not_attempted(notebook, grade_id, stub):
+    """The generated stub (``raise NotImplementedError()``) reports "not attempted yet"."""
+    result = run_exercise(notebook, grade_id, stub)
+    assert result.status == "not_attempted" and "not attempted yet" in str(result)
