@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "resolve_answer",
+__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "handed_in", "resolve_answer",
            "run_student"]
 
 _BPKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -252,6 +252,26 @@ def resolve_answer(answer, name, points, hints):
     return answer
 
 
+def handed_in(answer, name, points, hints, not_attempted="set your answer and run this cell again."):
+    """The student's answer (``answer()`` if it is a function), or the :class:`CheckResult` to return instead.
+
+    An exception in the student's function becomes an "error" result (see :func:`run_student`),
+    and ``None`` or ``...`` (the unsolved stub's value) a "not attempted" result with the
+    message ``not_attempted``. Callers return the result when they get one::
+
+        got = handed_in(answer, name, pts, hints, "hand in your number and run this cell again.")
+        if isinstance(got, CheckResult):
+            return got
+    """
+    try:
+        got = resolve_answer(answer, name, points, hints)
+    except _StudentError as err:
+        return err.result
+    if got is None or got is Ellipsis:
+        return CheckResult(name, "not_attempted", not_attempted, list(hints), max_points=points)
+    return got
+
+
 def _fmt(v):
     return np.array2string(np.asarray(v), precision=4, threshold=12, edgeitems=2, suppress_small=True) \
         if np.ndim(v) else f"{float(v):.6g}"
@@ -396,13 +416,9 @@ def check_value(answer, expected, *, name, tol, why, points=1.0, hints=(), unit=
     stub raises ``NotImplementedError`` until the student fills it in).
     """
     hints = list(hints)
-    try:
-        answer = resolve_answer(answer, name, points, hints)
-    except _StudentError as err:
-        return err.result
-    if answer is None or answer is Ellipsis:
-        return CheckResult(name, "not_attempted", "set your answer and run this cell again.", hints,
-                           max_points=points)
+    answer = handed_in(answer, name, points, hints, "set your answer and run this cell again.")
+    if isinstance(answer, CheckResult):
+        return answer
     try:
         a = float(answer)
     except (TypeError, ValueError):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import gradcheck, ops
 from ..autograd import Value
-from . import CheckResult, Mistake, _StudentError, check_function, resolve_answer, run_student
+from . import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["NETWORK_121", "POINTS", "check_composite", "check_grads_121", "check_linear_backward",
            "check_numerical_gradient", "check_sigmoid_backward", "check_sigmoid_edge", "check_tanh_op",
@@ -389,13 +389,9 @@ def neuron_graph():
 
 def _numbers(answer, n, name, pts, hints):
     """The student's tuple of ``n`` numbers, or a CheckResult explaining why there is none."""
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "hand in your numbers and run this cell again.", hints,
-                           max_points=pts)
+    got = handed_in(answer, name, pts, hints, "hand in your numbers and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     try:
         vals = tuple(float(v) for v in got)
     except (TypeError, ValueError):

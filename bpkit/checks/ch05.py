@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import nn, ops
 from ..widgets.activations import depth_statistics
-from . import CheckResult, Mistake, _StudentError, check_function, resolve_answer
+from . import CheckResult, Mistake, check_function, handed_in
 
 __all__ = ["POINTS", "check_collapse", "check_gelu_grad", "check_init_std", "check_layer_grad_norms",
            "check_leaky_relu", "check_relu_gain", "check_tanh_backward", "check_vanishing_depth", "collapse",
@@ -303,13 +303,9 @@ def check_collapse(student):
 # ----------------------------------------------------------------------------- 5.7 and 5.8: the DepthExplorer
 
 def _number(answer, name, pts, hints):
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "hand in your number and run this cell again.", hints,
-                           max_points=pts)
+    got = handed_in(answer, name, pts, hints, "hand in your number and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     try:
         return float(got)
     except (TypeError, ValueError):

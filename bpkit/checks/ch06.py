@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import ops, train
 from ..widgets.regularization import train_lab
-from . import CheckResult, Mistake, _StudentError, check_function, resolve_answer, run_student
+from . import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["ENOUGH_DATA_ACCURACY", "POINTS", "REGULARIZE_TARGET", "batchnorm_backward", "check_batchnorm_backward",
            "check_dropout", "check_early_stopping", "check_enough_data", "check_initial_loss", "check_l2_penalty",
@@ -482,13 +482,9 @@ def check_initial_loss(student):
 
 def _lab_values(answer, name, pts, hints):
     """The lab settings the student handed in, or a CheckResult explaining what is wrong."""
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "hand in lab.values() and run this cell again.", hints,
-                           max_points=pts)
+    got = handed_in(answer, name, pts, hints, "hand in lab.values() and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     if hasattr(got, "values") and callable(got.values) and not isinstance(got, dict):
         got = got.values()                                   # the lab itself
     if not isinstance(got, dict):
@@ -553,13 +549,9 @@ def check_enough_data(answer):
              f"You want the first slider value at which the validation accuracy is at least {100 * thr:.0f}%: at "
              "every smaller value it is below.",
              f"for n in range(10, 301, 10): lab2.n_train = n; if lab2.result.val_acc >= {thr:g}: return n"]
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "hand in your number and run this cell again.", hints,
-                           max_points=pts)
+    got = handed_in(answer, name, pts, hints, "hand in your number and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     try:
         n = float(got)
     except (TypeError, ValueError):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import ops
 from ..widgets.convolution import CONV_KERNELS, convolve, input_image, output_size
-from . import CheckResult, Mistake, _StudentError, check_function, resolve_answer
+from . import CheckResult, Mistake, check_function, handed_in
 
 __all__ = ["EDGE_IMAGE", "EDGE_RATIO", "POINTS", "READ_IMAGE", "READ_POSITION", "READ_SIZE", "check_conv2d_forward",
            "check_conv2d_input_grad", "check_conv2d_param_grads", "check_conv_cost", "check_output_size",
@@ -445,13 +445,9 @@ def check_vertical_edges(answer):
              "column of the window against the right one, the same in every row.",
              "explorer.kernel = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]] (the Sobel kernel), or [[-1, 0, 1]] * 3; "
              "return explorer.kernel"]
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "hand in your kernel and run this cell again.", hints,
-                           max_points=pts)
+    got = handed_in(answer, name, pts, hints, "hand in your kernel and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     try:
         k = np.array(got, dtype=np.float64)
     except (TypeError, ValueError):
@@ -508,13 +504,9 @@ def check_stride_and_padding(answer):
              f"output row to {r} and the column to {c}, and read the value in the summary (row first).",
              f"explorer2.set(stride=2, padding=1, row={r}, col={c}); return explorer2.stride, explorer2.padding, "
              "explorer2.value"]
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "hand in (stride, padding, value) and run this cell again.", hints,
-                           max_points=pts)
+    got = handed_in(answer, name, pts, hints, "hand in (stride, padding, value) and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     try:
         s, p, v = got
         s_int, p_int, v = int(s), int(p), float(v)

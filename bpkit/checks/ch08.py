@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import nn, ops
 from ..widgets.recurrent import _BIAS, gradient_flow
-from . import CheckResult, Mistake, _StudentError, check_function, resolve_answer, run_student
+from . import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["ADDING_BASELINE", "FORGET_KEPT", "POINTS", "SCALE_WINDOW", "adding_baseline", "check_adding_baseline",
            "check_clip_by_global_norm", "check_forget_bias", "check_lstm_cell_backward", "check_lstm_num_params",
@@ -200,13 +200,9 @@ _FLOW_KEYS = {"cell", "T", "scale", "forget_bias"}
 
 def _explorer_values(answer, name, pts, hints):
     """The explorer settings the student handed in, or a CheckResult explaining what is wrong."""
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "hand in explorer.values() and run this cell again.", hints,
-                           max_points=pts)
+    got = handed_in(answer, name, pts, hints, "hand in explorer.values() and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     if hasattr(got, "values") and callable(got.values) and not isinstance(got, dict):
         got = got.values()                                   # the explorer itself
     if not isinstance(got, dict) or set(got) != _FLOW_KEYS:
@@ -530,13 +526,9 @@ def check_forget_bias(answer):
              "roughly where to look.",
              f"for b in np.arange({lo:g}, {hi + step:g}, {step:g}): explorer2.forget_bias = b; if "
              f"explorer2.kept({k}) >= {frac:g}: return b"]
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "hand in your forget bias and run this cell again.", hints,
-                           max_points=pts)
+    got = handed_in(answer, name, pts, hints, "hand in your forget bias and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     if isinstance(got, dict):
         return CheckResult(name, "error", "expected a number, the forget bias, got a dict: return "
                            "explorer2.forget_bias.", hints, max_points=pts)
@@ -581,12 +573,9 @@ def check_adding_baseline(answer):
              "The target is u1 + u2 with u1, u2 independent and uniform on [0, 1): mean 1/2 and variance 1/12 each. "
              "The variances of independent numbers add.",
              "return 1 / 12 + 1 / 12"]
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", "set your answer and run this cell again.", hints, max_points=pts)
+    got = handed_in(answer, name, pts, hints, "set your answer and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     try:
         a = float(got)
     except (TypeError, ValueError):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import nn
 from ..widgets.autoencoder import CODE_SIZES, NOISE_LEVELS, denoising_errors, pca_error, reconstruction_error
-from . import CheckResult, Mistake, _StudentError, check_function, resolve_answer
+from . import CheckResult, Mistake, check_function, handed_in
 
 __all__ = ["CODE_TARGET", "DENOISE_TARGET", "POINTS", "autoencoder_num_params", "check_autoencoder_num_params",
            "check_code_size", "check_denoising_batch", "check_mse_reconstruction", "check_noise_level",
@@ -249,12 +249,9 @@ def check_autoencoder_num_params(student):
 # ----------------------------------------------------------------------------- 9.6 / 9.7 widget answers
 
 def _number(answer, name, pts, hints, what):
-    try:
-        got = resolve_answer(answer, name, pts, hints)
-    except _StudentError as err:
-        return err.result
-    if got is None or got is Ellipsis:
-        return CheckResult(name, "not_attempted", f"hand in {what} and run this cell again.", hints, max_points=pts)
+    got = handed_in(answer, name, pts, hints, f"hand in {what} and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
     if isinstance(got, dict) or isinstance(got, bool):
         return CheckResult(name, "error", f"expected a number, {what}, got {type(got).__name__} {got!r}.", hints,
                            max_points=pts)
