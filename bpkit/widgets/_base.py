@@ -24,6 +24,21 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def control_property(key, control, cast, doc, store=None):
+    """A property for the control ``key``, shown by the ipywidget in attribute ``control``.
+
+    Reading gives ``cast(value)``; assigning checks the value with the widget's
+    ``_check_control(key, value)`` and stores ``(store or cast)(value)``, which redraws.
+    """
+    def get(self):
+        return cast(getattr(self, control).value)
+
+    def set_(self, v):
+        self._check_control(key, v)
+        getattr(self, control).value = (store or cast)(v)
+    return property(get, set_, doc=doc)
+
+
 class Widget:
     """Base class: subclasses build ``_controls()`` and implement ``figure()`` and ``summary()``.
 

@@ -15,6 +15,7 @@ import numpy as np
 from .. import nn
 from ..init import scaled
 from ._base import Widget as _Widget
+from ._base import control_property
 
 __all__ = ["DEPTH_ACTIVATIONS", "DEPTH_INITS", "DepthExplorer", "depth_statistics"]
 
@@ -139,20 +140,13 @@ class DepthExplorer(_Widget):
             c.observe(self._on_change, names="value")
         return [W.HBox([self._depth, self._act]), W.HBox([self._initw, self._scale])]
 
-    def _prop(key, control, cast, doc):      # noqa: N805 - a property factory used in the class body
-        def get(self):
-            return cast(getattr(self, control).value)
+    def _check_control(self, name, value):
+        self._check(name, value)
 
-        def set_(self, v):
-            self._check(key, v)
-            getattr(self, control).value = cast(v)
-        return property(get, set_, doc=doc)
-
-    depth = _prop("depth", "_depth", int, "Number of Linear + activation blocks (2 to 50).")
-    activation = _prop("activation", "_act", str, "The activation, a name in DEPTH_ACTIVATIONS.")
-    init = _prop("init", "_initw", str, "The base initialization: 'lecun', 'xavier' or 'he'.")
-    scale = _prop("scale", "_scale", float, "Multiplier of the initial weights' std (0.1 to 3).")
-    del _prop
+    depth = control_property("depth", "_depth", int, "Number of Linear + activation blocks (2 to 50).")
+    activation = control_property("activation", "_act", str, "The activation, a name in DEPTH_ACTIVATIONS.")
+    init = control_property("init", "_initw", str, "The base initialization: 'lecun', 'xavier' or 'he'.")
+    scale = control_property("scale", "_scale", float, "Multiplier of the initial weights' std (0.1 to 3).")
 
     def set(self, depth=None, activation=None, init=None, scale=None):
         """Set several controls at once and recompute once; returns ``self``."""

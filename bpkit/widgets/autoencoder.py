@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import data, losses, nn, optim, train
 from ._base import Widget as _Widget
+from ._base import control_property
 from ._base import _num
 
 __all__ = ["AutoencoderExplorer", "CODE_SIZES", "KINDS", "NOISE_LEVELS", "build_autoencoder", "denoising_errors",
@@ -157,20 +158,11 @@ class AutoencoderExplorer(_Widget):
             c.observe(self._on_change, names="value")
         return [W.HBox([self._kind, self._H]), W.HBox([self._noise, self._digit])]
 
-    def _prop(key, control, cast, doc):      # noqa: N805 - a property factory used in the class body
-        def get(self):
-            return cast(getattr(self, control).value)
-
-        def set_(self, v):
-            _check(key, v)
-            getattr(self, control).value = cast(v)
-        return property(get, set_, doc=doc)
-
-    kind = _prop("kind", "_kind", str, "The model: 'linear' or 'nonlinear'.")
-    H = _prop("H", "_H", int, f"The code size, one of {CODE_SIZES}.")
-    noise = _prop("noise", "_noise", lambda v: round(float(v), 1), "The fraction of masked pixels, 0 to 0.8.")
-    digit = _prop("digit", "_digit", int, "The index of the test digit shown.")
-    del _prop
+    kind = control_property("kind", "_kind", str, "The model: 'linear' or 'nonlinear'.")
+    H = control_property("H", "_H", int, f"The code size, one of {CODE_SIZES}.")
+    noise = control_property("noise", "_noise", lambda v: round(float(v), 1),
+                             "The fraction of masked pixels, 0 to 0.8.")
+    digit = control_property("digit", "_digit", int, "The index of the test digit shown.")
 
     def values(self) -> dict:
         """The controls as a dict."""

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import ops
 from ._base import Widget as _Widget
+from ._base import control_property
 
 __all__ = ["FLOW_CELLS", "FlowResult", "GradientFlowExplorer", "gradient_flow", "random_orthogonal"]
 
@@ -218,21 +219,11 @@ class GradientFlowExplorer(_Widget):
             c.observe(self._on_change, names="value")
         return [W.HBox([self._cell, self._T_slider]), W.HBox([self._scale, self._bias])]
 
-    def _prop(key, control, cast, doc):      # noqa: N805 - a property factory used in the class body
-        def get(self):
-            return cast(getattr(self, control).value)
-
-        def set_(self, v):
-            _check(key, v)
-            getattr(self, control).value = cast(v)
-        return property(get, set_, doc=doc)
-
-    cell = _prop("cell", "_cell", str, "The cell type: 'rnn' or 'lstm'.")
-    T = _prop("T", "_T_slider", int, "Number of time steps (10 to 200, steps of 5).")
-    scale = _prop("scale", "_scale", lambda v: round(float(v), 2), "Every singular value of W_h (0.1 to 4).")
-    forget_bias = _prop("forget_bias", "_bias", lambda v: round(float(v), 1),
-                        "The LSTM's initial forget-gate bias (-2 to 5, steps of 0.5).")
-    del _prop
+    cell = control_property("cell", "_cell", str, "The cell type: 'rnn' or 'lstm'.")
+    T = control_property("T", "_T_slider", int, "Number of time steps (10 to 200, steps of 5).")
+    scale = control_property("scale", "_scale", lambda v: round(float(v), 2), "Every singular value of W_h (0.1 to 4).")
+    forget_bias = control_property("forget_bias", "_bias", lambda v: round(float(v), 1),
+                                   "The LSTM's initial forget-gate bias (-2 to 5, steps of 0.5).")
 
     def values(self) -> dict:
         """The controls as a dict, e.g. to hand in: ``gradient_flow(**explorer.values())`` reproduces the run."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import data, losses, nn, optim
 from ._base import Widget as _Widget
+from ._base import control_property
 
 __all__ = ["LAB_DATASETS", "LAB_L2", "LabResult", "RegularizationLab", "lab_data", "lab_model", "train_lab"]
 
@@ -233,22 +234,13 @@ class RegularizationLab(_Widget):
             c.observe(self._on_change, names="value")
         return [W.HBox([self._dataset, self._n_train, self._epochs]), W.HBox([self._l2, self._dropout, self._bn])]
 
-    def _prop(key, control, cast, doc):      # noqa: N805 - a property factory used in the class body
-        def get(self):
-            return cast(getattr(self, control).value)
-
-        def set_(self, v):
-            _check(key, v)
-            getattr(self, control).value = _snap_l2(v) if key == "l2" else cast(v)
-        return property(get, set_, doc=doc)
-
-    dataset = _prop("dataset", "_dataset", str, "The data set: 'moons' (2 classes) or 'spirals' (3).")
-    n_train = _prop("n_train", "_n_train", int, "Number of training points (10 to 300, steps of 10).")
-    l2 = _prop("l2", "_l2", float, "Strength lambda of the L2 penalty on the weights, one of LAB_L2.")
-    dropout = _prop("dropout", "_dropout", lambda v: round(float(v), 2), "Dropout rate p (0 to 0.8).")
-    batchnorm = _prop("batchnorm", "_bn", bool, "Batch normalisation after each hidden Linear layer.")
-    epochs = _prop("epochs", "_epochs", int, "Number of epochs (full-batch steps), 50 to 500.")
-    del _prop
+    dataset = control_property("dataset", "_dataset", str, "The data set: 'moons' (2 classes) or 'spirals' (3).")
+    n_train = control_property("n_train", "_n_train", int, "Number of training points (10 to 300, steps of 10).")
+    l2 = control_property("l2", "_l2", float,
+                          "Strength lambda of the L2 penalty on the weights, one of LAB_L2.", store=_snap_l2)
+    dropout = control_property("dropout", "_dropout", lambda v: round(float(v), 2), "Dropout rate p (0 to 0.8).")
+    batchnorm = control_property("batchnorm", "_bn", bool, "Batch normalisation after each hidden Linear layer.")
+    epochs = control_property("epochs", "_epochs", int, "Number of epochs (full-batch steps), 50 to 500.")
 
     def values(self) -> dict:
         """The controls as a dict, e.g. to hand in: ``train_lab(**lab.values())`` reproduces the run."""
