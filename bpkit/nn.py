@@ -139,6 +139,13 @@ class Module:
                                  + ".")
             p[...] = v
 
+    def _check_input_dtype(self, x):
+        """Refuse an input whose float dtype differs from the layer's (no silent up- or down-cast)."""
+        if x.dtype != self.dtype:
+            raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
+                            f"Cast the input with x.astype(np.{self.dtype}) (or build the layer "
+                            f"with dtype=np.{x.dtype}).")
+
     def _need_cache(self):
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward: run "
@@ -201,10 +208,7 @@ class Linear(Module):
                                                          f"build this layer with D = {x.shape[-1]}."
                                                          if x.ndim == 2 else
                                                          " Flatten each example first: x.reshape(len(x), -1)."))
-        if x.dtype != self.dtype:
-            raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
-                            f"Cast the input with x.astype(np.{self.dtype}) (or build the layer "
-                            f"with dtype=np.{x.dtype}).")
+        self._check_input_dtype(x)
         b = self._params.get("b")
         out, self._cache = ops.linear_forward(x, self.W, b if b is not None else np.zeros(self.M, self.dtype))
         return out
@@ -470,9 +474,7 @@ class _BatchNorm(Module):
                     f" Build this layer with {self._letter} = {x.shape[1]}." if x.ndim == self._ndim else "")
             raise ValueError(f"{self!r}.forward: x must have shape {self._layout.replace(self._letter, str(self.F))}"
                              f", got {shape_str(x.shape)}.{hint}")
-        if x.dtype != self.dtype:
-            raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
-                            f"Cast the input with x.astype(np.{self.dtype}).")
+        self._check_input_dtype(x)
         if self.training:
             out, cache = ops.batchnorm_forward(x, self.gamma, self.beta, self.eps)
             m = x.size // self.F
@@ -595,10 +597,7 @@ class Conv2d(Module):
                     if x.ndim == 2 else " Pass a batch of images laid out as (N, C, H, W).")
             raise ValueError(f"{self!r}.forward: x must have shape (N, {self.C}, H, W), got "
                              f"{shape_str(x.shape)}.{hint}")
-        if x.dtype != self.dtype:
-            raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
-                            f"Cast the input with x.astype(np.{self.dtype}) (or build the layer "
-                            f"with dtype=np.{x.dtype}).")
+        self._check_input_dtype(x)
         b = self._params.get("b")
         out, self._cache = ops.conv2d_forward(x, self.W, b if b is not None else np.zeros(self.F, self.dtype),
                                               self.stride, self.padding)
@@ -755,10 +754,7 @@ class _Recurrent(Module):
             else:
                 hint = " Pass a batch of sequences laid out as (N, T, D)."
             raise ValueError(f"{self!r}.forward: x must have shape (N, T, {self.D}), got {shape_str(x.shape)}.{hint}")
-        if x.dtype != self.dtype:
-            raise TypeError(f"{self!r}.forward: x is {x.dtype} but the layer is {self.dtype}. "
-                            f"Cast the input with x.astype(np.{self.dtype}) (or build the layer "
-                            f"with dtype=np.{x.dtype}).")
+        self._check_input_dtype(x)
         return x
 
     def _state(self, s, x):
