@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from . import CheckResult, Mistake, check_function, check_value, handed_in
+from ._engine import CheckResult, Mistake, check_function, check_value, handed_in
 
 __all__ = ["POINTS", "check_bias_through_point", "check_dense_forward", "check_forward_flops",
            "check_mlp_forward", "check_neuron", "check_sigmoid", "check_xor_weights", "forward_flops",

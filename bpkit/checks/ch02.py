@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import losses, ops
 from ..widgets.losses import fit_constant
-from . import Mistake, _StudentError, check_function, check_value, resolve_answer
+from ._engine import Mistake, _StudentError, check_function, check_value, resolve_answer
 
 __all__ = ["HUBER_DELTA", "HUBER_TARGET", "INLIERS", "POINTS", "check_bce_with_logits", "check_huber_kink",
            "check_mse_loss", "check_outlier_pull", "check_softmax", "check_softmax_cross_entropy",

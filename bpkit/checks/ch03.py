@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import gradcheck, ops
 from ..autograd import Value
-from . import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
+from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["NETWORK_121", "POINTS", "check_composite", "check_grads_121", "check_linear_backward",
            "check_numerical_gradient", "check_sigmoid_backward", "check_sigmoid_edge", "check_tanh_op",

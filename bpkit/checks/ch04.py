@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import optim, schedules
 from ..widgets.optimizers import make_optimizer, run_optimizer, surface
-from . import CheckResult, Mistake, _StudentError, check_function, check_value, resolve_answer
+from ._engine import CheckResult, Mistake, _StudentError, check_function, check_value, resolve_answer
 
 __all__ = ["ADAM_STEPS", "POINTS", "RACE_KAPPA", "adam_step", "adamw_step", "check_adam_rosenbrock",
            "check_adam_step", "check_adamw_step", "check_clip_grads", "check_gradient_descent",

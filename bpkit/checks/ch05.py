@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import nn, ops
 from ..widgets.activations import depth_statistics
-from . import CheckResult, Mistake, check_function, handed_in
+from ._engine import CheckResult, Mistake, check_function, handed_in
 
 __all__ = ["POINTS", "check_collapse", "check_gelu_grad", "check_init_std", "check_layer_grad_norms",
            "check_leaky_relu", "check_relu_gain", "check_tanh_backward", "check_vanishing_depth", "collapse",

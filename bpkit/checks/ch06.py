@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import ops, train
 from ..widgets.regularization import train_lab
-from . import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
+from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["ENOUGH_DATA_ACCURACY", "POINTS", "REGULARIZE_TARGET", "batchnorm_backward", "check_batchnorm_backward",
            "check_dropout", "check_early_stopping", "check_enough_data", "check_initial_loss", "check_l2_penalty",

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import ops
 from ..widgets.convolution import CONV_KERNELS, convolve, input_image, output_size
-from . import CheckResult, Mistake, check_function, handed_in
+from ._engine import CheckResult, Mistake, check_function, handed_in
 
 __all__ = ["EDGE_IMAGE", "EDGE_RATIO", "POINTS", "READ_IMAGE", "READ_POSITION", "READ_SIZE", "check_conv2d_forward",
            "check_conv2d_input_grad", "check_conv2d_param_grads", "check_conv_cost", "check_output_size",

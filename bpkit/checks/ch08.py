@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import nn, ops
 from ..widgets.recurrent import _BIAS, gradient_flow
-from . import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
+from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["ADDING_BASELINE", "FORGET_KEPT", "POINTS", "SCALE_WINDOW", "adding_baseline", "check_adding_baseline",
            "check_clip_by_global_norm", "check_forget_bias", "check_lstm_cell_backward", "check_lstm_num_params",

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import nn
 from ..widgets.autoencoder import CODE_SIZES, NOISE_LEVELS, denoising_errors, pca_error, reconstruction_error
-from . import CheckResult, Mistake, check_function, handed_in
+from ._engine import CheckResult, Mistake, check_function, handed_in
 
 __all__ = ["CODE_TARGET", "DENOISE_TARGET", "POINTS", "autoencoder_num_params", "check_autoencoder_num_params",
            "check_code_size", "check_denoising_batch", "check_mse_reconstruction", "check_noise_level",
