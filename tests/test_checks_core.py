@@ -17,6 +17,7 @@ import pytest
 
 import bpkit
 from bpkit import ops
+from bpkit.checks._context import references_permitted
 from bpkit.checks import CheckResult, Mistake, check_function, check_value, compare_arrays, ch01
 
 BPKIT_DIR = os.path.dirname(os.path.abspath(bpkit.__file__))
@@ -77,7 +78,8 @@ def test_the_table_covers_every_check_in_ch01():
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_reference_answer_is_correct_and_earns_the_points(name):
     check, answer = CHECKS[name]
-    result = check(answer)
+    with references_permitted():             # some answers here are the checks' own references
+        result = check(answer)
     assert isinstance(result, CheckResult)
     assert result.status == "correct" and result.passed, result.summary()
     assert result.points == result.max_points == ch01.POINTS[name]

@@ -19,8 +19,9 @@ Chapter-specific checks live in submodules (``bpkit.checks.ch01``, ...), built f
 :func:`check_function` and :func:`check_value`.
 """
 
+from ._context import OwnWorkViolation, case_rng, in_kernel, own_work, secret_cases
 from ._engine import (CheckResult, Mistake, STATUS_TEXT, _StudentError, _generic_mistake, check_function, check_value,
                       compare_arrays, handed_in, resolve_answer, run_student)
 
-__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "handed_in", "resolve_answer",
-           "run_student"]
+__all__ = ["CheckResult", "Mistake", "OwnWorkViolation", "case_rng", "check_function", "check_value", "compare_arrays", "handed_in", "in_kernel",
+           "own_work", "resolve_answer", "run_student", "secret_cases"]

@@ -16,6 +16,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ._context import InKernel, OwnWorkViolation, current_own_work, forbidden_codes, own_work_message, watch_calls
+
 __all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "handed_in", "resolve_answer",
            "run_student"]
 
@@ -203,14 +205,22 @@ def run_student(fn, args, name, points, hints, mutation_message=None):
                                         "Pass the function itself, without calling it.",
                                         hints, max_points=points))
     safe = copy.deepcopy(args)
+    codes = {} if getattr(fn, "bpfs_remote", False) else \
+        forbidden_codes(current_own_work(), exclude=[fn.driver] if isinstance(fn, InKernel) else [])
     try:
-        out = fn(*safe)
+        with watch_calls(codes) as called:
+            out = fn(*safe)
+        if called:
+            raise OwnWorkViolation(called)
+    except OwnWorkViolation as exc:
+        raise _StudentError(CheckResult(name, "incorrect", own_work_message(exc.names), hints, max_points=points,
+                                        mistake="calls bpkit's own version")) from None
     except NotImplementedError:
         raise _StudentError(CheckResult(name, "not_attempted", "replace `raise NotImplementedError()` "
                                         "with your code, then run this cell again.",
                                         hints, max_points=points)) from None
     except Exception as exc:        # the student's bug: report it, never re-raise it
-        where = _student_line(sys.exc_info()[2])
+        where = getattr(exc, "bpfs_where", None) or _student_line(sys.exc_info()[2])
         msg = f"your code raised {type(exc).__name__}: {exc}"
         advice = _exception_advice(exc)
         if advice:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ._context import case_rng, in_kernel, own_work
 from ._engine import CheckResult, Mistake, check_function, check_value, handed_in
 
 __all__ = ["POINTS", "check_bias_through_point", "check_dense_forward", "check_forward_flops",
@@ -22,7 +23,8 @@ POINTS = {"neuron": 1, "dense_forward": 2, "sigmoid": 2, "mlp_forward": 2, "forw
 
 
 def _rng():
-    return np.random.default_rng(2024)
+    """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
+    return case_rng(2024)
 
 
 # ----------------------------------------------------------------------------- 1.1 one neuron

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import losses, ops
 from ..widgets.losses import fit_constant
+from ._context import case_rng, in_kernel, own_work
 from ._engine import Mistake, _StudentError, check_function, check_value, resolve_answer
 
 __all__ = ["HUBER_DELTA", "HUBER_TARGET", "INLIERS", "POINTS", "check_bce_with_logits", "check_huber_kink",
@@ -29,7 +30,8 @@ POINTS = {"mse_loss": 2, "bce_with_logits": 2, "softmax": 2, "softmax_cross_entr
 
 
 def _rng():
-    return np.random.default_rng(2025)
+    """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
+    return case_rng(2025)
 
 
 def _guarded(fn):

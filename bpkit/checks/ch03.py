@@ -14,11 +14,15 @@ import numpy as np
 
 from .. import gradcheck, ops
 from ..autograd import Value
+from ._context import case_rng, in_kernel, own_work
 from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["NETWORK_121", "POINTS", "check_composite", "check_grads_121", "check_linear_backward",
            "check_numerical_gradient", "check_sigmoid_backward", "check_sigmoid_edge", "check_tanh_op",
            "check_x_accumulation", "composite", "grads_121", "network_121", "neuron_graph"]
+
+#: Helpers a student or the driver of ``in_kernel`` may call: not references.
+SCAFFOLD = ("network_121", "neuron_graph", "_run_op", "_f_smooth", "_f_curved")
 
 #: Points per exercise, read by the course tools.
 POINTS = {"composite": 1, "tanh_op": 2, "grads_121": 3, "linear_backward": 2, "sigmoid_backward": 1,
@@ -26,7 +30,8 @@ POINTS = {"composite": 1, "tanh_op": 2, "grads_121": 3, "linear_backward": 2, "s
 
 
 def _rng():
-    return np.random.default_rng(2024)
+    """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
+    return case_rng(2024)
 
 
 def _s(z):
@@ -107,7 +112,7 @@ def check_tanh_op(tanh_op):
         return lambda x: (np.tanh(x), 3.0 * f(x))
 
     return check_function(
-        lambda x: _run_op(tanh_op, x), lambda x: _run_op(_tanh_op_ref, x), cases,
+        in_kernel(_run_op, tanh_op), lambda x: _run_op(_tanh_op_ref, x), cases,
         name="Exercise 3.2 (tanh_op)", points=POINTS["tanh_op"], output_names=("output data", "gradient of v"),
         mistakes=[
             Mistake("the gradient of v stays 0: the new Value needs (v,) as its children and one local derivative",

@@ -9,16 +9,22 @@ the library does (and what ``torch.optim`` does).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import optim, schedules
 from ..widgets.optimizers import make_optimizer, run_optimizer, surface
+from ._context import case_rng, in_kernel, own_work
 from ._engine import CheckResult, Mistake, _StudentError, check_function, check_value, resolve_answer
 
 __all__ = ["ADAM_STEPS", "POINTS", "RACE_KAPPA", "adam_step", "adamw_step", "check_adam_rosenbrock",
            "check_adam_step", "check_adamw_step", "check_clip_grads", "check_gradient_descent",
            "check_largest_lr_widget", "check_momentum_step", "check_stable_lr", "check_warmup_cosine",
            "clip_grads", "gradient_descent", "momentum_step", "stable_lr"]
+
+#: Functions the checks hand to the student's code (gradients to descend) or run next to it: not references.
+SCAFFOLD = ("_quad_apply", "_cubic_grad", "_schedule_values")
 
 #: Points per exercise, read by the course tools.
 POINTS = {"gradient_descent": 1, "stable_lr": 1, "momentum_step": 2, "adam_step": 2, "adamw_step": 1,
@@ -31,7 +37,8 @@ ADAM_STEPS = 1000
 
 
 def _rng():
-    return np.random.default_rng(404)
+    """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
+    return case_rng(404)
 
 
 # ----------------------------------------------------------------------------- 4.1 gradient descent
@@ -46,8 +53,17 @@ def gradient_descent(grad, x0, lr, steps):
     return np.array(path)
 
 
+def _quad_apply(A, x):
+    return A @ x
+
+
 def _quad_grad(A):
-    return lambda x: A @ x
+    """The gradient ``x -> A x`` of ``x^T A x / 2``, as data-only ``partial`` (the grader sends it by name)."""
+    return functools.partial(_quad_apply, A)
+
+
+def _cubic_grad(x):
+    return np.array([x[0], x[1] ** 3 - x[1]])
 
 
 def _gd_variant(kind):
@@ -72,7 +88,7 @@ def check_gradient_descent(student):
     B = rng.standard_normal((3, 3))
     cases = [(_quad_grad(A), np.array([-4.0, 1.5]), 0.1, 5), (_quad_grad(B @ B.T + np.eye(3)),
                                                              rng.standard_normal(3), 0.05, 8),
-             (lambda x: np.array([x[0], x[1] ** 3 - x[1]]), np.array([-2.0, 0.1]), 0.2, 6)]
+             (_cubic_grad, np.array([-2.0, 0.1]), 0.2, 6)]
     return check_function(
         student, gradient_descent, cases, name="Exercise 4.1 (gradient_descent)", points=POINTS["gradient_descent"],
         output_names=("path",),
@@ -388,7 +404,7 @@ def check_warmup_cosine(student):
         return lambda W, T, m: _schedule_values(f, W, T, m)
 
     return check_function(
-        lambda W, T, m: _schedule_values(student, W, T, m),
+        in_kernel(_schedule_values, student),
         lambda W, T, m: _schedule_values(schedules.warmup_cosine, W, T, m), cases,
         name="Exercise 4.7 (warmup_cosine)", points=POINTS["warmup_cosine"], output_names=("factors for t = 0..total+5",),
         rtol=1e-9, atol=1e-12,

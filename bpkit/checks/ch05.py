@@ -14,11 +14,15 @@ import numpy as np
 
 from .. import nn, ops
 from ..widgets.activations import depth_statistics
+from ._context import case_rng, in_kernel, own_work
 from ._engine import CheckResult, Mistake, check_function, handed_in
 
 __all__ = ["POINTS", "check_collapse", "check_gelu_grad", "check_init_std", "check_layer_grad_norms",
            "check_leaky_relu", "check_relu_gain", "check_tanh_backward", "check_vanishing_depth", "collapse",
            "gelu_grad", "init_std", "layer_grad_norms", "leaky_relu"]
+
+#: Helpers that run next to the student's code (drivers of ``in_kernel``): not references.
+SCAFFOLD = ("_net", "_net_from", "_on_net")
 
 #: Points per exercise, read by the course tools.
 POINTS = {"tanh_backward": 1, "leaky_relu": 2, "gelu_grad": 2, "init_std": 2, "layer_grad_norms": 2,
@@ -29,7 +33,8 @@ GAIN_BAND = (0.5, 2.0)
 
 
 def _rng():
-    return np.random.default_rng(2025)
+    """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
+    return case_rng(2025)
 
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -214,13 +219,24 @@ def _net(rng, sizes, act):
     return nn.Sequential(layers)
 
 
+def _net_from(spec):
+    """The network of a test case, from data: ``(sizes, activation name, seed)``."""
+    sizes, act, seed = spec
+    return _net(np.random.default_rng(seed), list(sizes), getattr(nn, act))
+
+
+def _on_net(fn, spec, X, G):
+    """``fn(model, X, G)`` with the model built from ``spec`` (a model cannot travel to the grader as data)."""
+    return fn(_net_from(spec), X, G)
+
+
 def check_layer_grad_norms(student):
     """Exercise 5.5: ``layer_grad_norms(model, X, G) -> array (K,)``: |dW| of each of the K Linear layers, in order."""
     rng = _rng()
     cases = []
-    for sizes, act in (([4, 5, 5, 3], nn.Tanh), ([6, 8, 8, 8, 8, 2], nn.Sigmoid), ([3, 4, 4, 4], nn.ReLU)):
-        net = _net(rng, sizes, act)
-        cases.append((net, rng.standard_normal((5, sizes[0])), rng.standard_normal((5, sizes[-1]))))
+    for sizes, act in (((4, 5, 5, 3), "Tanh"), ((6, 8, 8, 8, 8, 2), "Sigmoid"), ((3, 4, 4, 4), "ReLU")):
+        spec = (sizes, act, int(rng.integers(2 ** 31)))
+        cases.append((spec, rng.standard_normal((5, sizes[0])), rng.standard_normal((5, sizes[-1]))))
 
     def order(model, X, G):
         return layer_grad_norms(model, X, G)[::-1]
@@ -236,15 +252,19 @@ def check_layer_grad_norms(student):
             if isinstance(layer, nn.Linear):
                 norms.append(np.linalg.norm(dout))
         return np.array(norms[::-1])
+    def built(fn):
+        return lambda spec, X, G: _on_net(fn, spec, X, G)
     return check_function(
-        student, layer_grad_norms, cases, name="Exercise 5.5 (layer_grad_norms)", points=POINTS["layer_grad_norms"],
+        in_kernel(_on_net, student), built(layer_grad_norms), cases, name="Exercise 5.5 (layer_grad_norms)",
+        points=POINTS["layer_grad_norms"],
         mistakes=[
             Mistake("the norms are in reverse order: the backward pass visits the last layer first, but the "
-                    "answer lists layer 1 first", order, "Collect over model.layers (forward order), after backward."),
+                    "answer lists layer 1 first", built(order),
+                    "Collect over model.layers (forward order), after backward."),
             Mistake("these are squared norms: the Frobenius norm is the square root of the sum of squares",
-                    squared, "np.linalg.norm(dW), or np.sqrt(np.sum(dW**2))."),
+                    built(squared), "np.linalg.norm(dW), or np.sqrt(np.sum(dW**2))."),
             Mistake("these are the norms of the gradients with respect to each Linear layer's input (dx), not of "
-                    "its weights dW", dx_norms, "After model.backward(G), read layer.grads['W']."),
+                    "its weights dW", built(dx_norms), "After model.backward(G), read layer.grads['W']."),
         ],
         hints=["Run model.forward(X), then model.backward(G): every Linear layer now holds grads['W'].",
                "Loop over model.layers, keep the Linear ones (isinstance(layer, nn.Linear)) and take "

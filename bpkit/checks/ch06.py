@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import ops, train
 from ..widgets.regularization import train_lab
+from ._context import case_rng, in_kernel, own_work
 from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["ENOUGH_DATA_ACCURACY", "POINTS", "REGULARIZE_TARGET", "batchnorm_backward", "check_batchnorm_backward",
@@ -37,7 +38,8 @@ LAB_N_TRAIN = 40
 
 
 def _rng():
-    return np.random.default_rng(2026)
+    """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
+    return case_rng(2026)
 
 
 # ----------------------------------------------------------------------------- 6.1 standardise

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops
 from ..widgets.convolution import CONV_KERNELS, convolve, input_image, output_size
+from ._context import case_rng, in_kernel, own_work
 from ._engine import CheckResult, Mistake, check_function, handed_in
 
 __all__ = ["EDGE_IMAGE", "EDGE_RATIO", "POINTS", "READ_IMAGE", "READ_POSITION", "READ_SIZE", "check_conv2d_forward",
@@ -39,7 +40,8 @@ READ_POSITION = (1, 2)
 
 
 def _rng():
-    return np.random.default_rng(2027)
+    """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
+    return case_rng(2027)
 
 
 # ----------------------------------------------------------------------------- 7.1 output size

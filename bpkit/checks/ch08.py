@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import nn, ops
 from ..widgets.recurrent import _BIAS, gradient_flow
+from ._context import case_rng, in_kernel, own_work
 from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
 
 __all__ = ["ADDING_BASELINE", "FORGET_KEPT", "POINTS", "SCALE_WINDOW", "adding_baseline", "check_adding_baseline",
@@ -40,7 +41,8 @@ ADDING_BASELINE = 1 / 6
 
 
 def _rng():
-    return np.random.default_rng(2026)
+    """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
+    return case_rng(2026)
 
 
 def _sig(z):
