@@ -30,12 +30,14 @@ import sys
 
 import numpy as np
 
-__all__ = ["InKernel", "OwnWorkViolation", "case_rng", "forbidden_codes", "in_kernel", "own_work",
+__all__ = ["OWN_WORK_MISTAKE", "InKernel", "OwnWorkViolation", "case_rng", "forbidden_codes", "in_kernel", "own_work",
            "own_work_message", "references_permitted", "secret_cases", "watch_calls"]
 
 _SECRET = contextvars.ContextVar("bpfs_case_secret", default=None)
 _OWN_WORK = contextvars.ContextVar("bpfs_own_work", default=())
 _PERMITTED = contextvars.ContextVar("bpfs_references_permitted", default=False)
+#: The ``mistake`` of a result whose answer calls bpkit's own version of the exercise.
+OWN_WORK_MISTAKE = "calls bpkit's own version"
 CHECK_MODULES = tuple(f"bpkit.checks.ch{n:02d}" for n in range(1, 100))
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._context import InKernel, OwnWorkViolation, current_own_work, forbidden_codes, own_work_message, watch_calls
+from ._context import OWN_WORK_MISTAKE, InKernel, OwnWorkViolation, current_own_work, forbidden_codes, own_work_message, watch_calls
 
 __all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "handed_in", "resolve_answer",
            "run_student"]
@@ -214,7 +214,7 @@ def run_student(fn, args, name, points, hints, mutation_message=None):
             raise OwnWorkViolation(called)
     except OwnWorkViolation as exc:
         raise _StudentError(CheckResult(name, "incorrect", own_work_message(exc.names), hints, max_points=points,
-                                        mistake="calls bpkit's own version")) from None
+                                        mistake=OWN_WORK_MISTAKE)) from None
     except NotImplementedError:
         raise _StudentError(CheckResult(name, "not_attempted", "replace `raise NotImplementedError()` "
                                         "with your code, then run this cell again.",

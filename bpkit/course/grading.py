@@ -38,18 +38,18 @@ import csv
 import html
 import io
 import json
-import math
 import os
 import re
-import shutil
-import subprocess
+import secrets
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._kernel import MIME
+from bpkit.checks._context import OWN_WORK_MISTAKE, forbidden_codes, own_work_message, secret_cases
+
+from ._contain import Limits, SandboxError, containment, start, warning
+from ._remote import KernelStopped, answer, check_call, load_check, own_work_in_source
 from .catalog import chapters as load_chapters
 from .release import BEGIN_HIDDEN, ReleaseError, _source, release_source
 
@@ -141,8 +141,22 @@ def _without_hidden_tests(src: str) -> str:
         return src
 
 
+def _cell_label(where, index, ch) -> str:
+    number, gid = where[index]
+    if number == 0:
+        return "the restored set-up cell"
+    if gid:
+        return f"cell {number} ({gid})"
+    prev = [g for n, g in where[:index] if g and _EXERCISE_ID.match(g)]
+    return f"cell {number}" + (f" (after {prev[-1]})" if prev else "")
+
+
 def _prepare(sub: dict, ch):
-    """The code cells to run, with locked cells restored and check cells replaced; and what was edited."""
+    """The code cells to run as ``(source, grade_id, kind)``, locked cells restored; and what was edited.
+
+    ``kind`` is ``"check"`` (graded in the grader from the released source), ``"locked"``
+    (run as released) or ``"student"`` (run as submitted).
+    """
     locked = ch.locked_cells()
     by_source = {_norm(src): gid for gid, src in locked.items()}
     checks = {e.check_id for e in ch.exercises}
@@ -154,88 +168,102 @@ def _prepare(sub: dict, ch):
         gid = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id", "")
         if gid not in locked:
             gid = by_source.get(_norm(src), gid)
+        kind = "student"
         if gid in locked:
             seen.add(gid)
             if _norm(_without_hidden_tests(src)) != _norm(locked[gid]):
                 (edited if gid in checks else restored).append(gid)
-            src = locked[gid]
-            if gid in checks:
-                src = ("from bpkit.course._kernel import run_check as _bpfs_run_check\n"
-                       f"_bpfs_run_check({gid!r}, {src!r}, {ch.check_module!r})")
-        run.append(src)
+            src = _without_hidden_tests(locked[gid])
+            kind = "check" if gid in checks else "locked"
+        run.append((src, gid, kind))
         where.append((number, gid))
     missing = [g for g in locked if g not in seen]
     if "setup" in missing:                       # nothing runs without it: put the released one first
-        run.insert(0, locked["setup"])
+        run.insert(0, (locked["setup"], "setup", "locked"))
         where.insert(0, (0, "setup"))
         restored.append("setup")
         missing.remove("setup")
     return run, where, edited, restored, missing
 
 
-def _execute(sources, workdir: Path, filename: str, timeout: float):
-    """Run the cells in a fresh kernel in ``workdir``; return (notebook, stop, stopped_at_index)."""
-    import nbformat
-    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from traitlets import default
+class _Session:
+    """The grader's line to one submission's contained process, with the notebook's deadline."""
 
-    class _ThisPython(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):
-            return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                              display_name="Python 3 (bpkit-course grade)", language="python")
+    def __init__(self, sandbox, deadline):
+        self.sandbox, self.deadline = sandbox, deadline
 
-    class _Manager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _default_specs(self):
-            return _ThisPython()
+    def ask(self, message):
+        try:
+            return self.sandbox.request(message, self.deadline)
+        except TimeoutError:
+            raise KernelStopped("timeout") from None
+        except (EOFError, OSError, ValueError):
+            raise KernelStopped("dead") from None
 
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"cell-{i}"
-    (workdir / filename).write_text(nbformat.writes(nb), encoding="utf-8")
-    state = {"deadline": None, "index": None}
 
-    def budget(cell):
-        now = time.monotonic()
-        if state["deadline"] is None:
-            state["deadline"] = now + timeout
-        return max(1, math.ceil(state["deadline"] - now))
+def _record(result) -> dict:
+    return {"status": str(result.status), "message": str(result.message), "points": float(result.points),
+            "hints": [str(h) for h in result.hints], "details": [str(d) for d in result.details],
+            "mistake": result.mistake}
 
-    def started(cell=None, cell_index=None, **_):
-        state["index"] = cell_index
 
-    client = NotebookClient(nb, kernel_name="python3", kernel_manager_class=_Manager, timeout_func=budget,
-                            allow_errors=True, shutdown_kernel="immediate", record_timing=False,
-                            startup_timeout=60, on_cell_start=started, resources={"metadata": {"path": str(workdir)}})
-    stop = None
+def _grade_check(session, src, ch, answer_sources, all_sources, secret):
+    """The record of one check, computed here from the student's answers (see :mod:`bpkit.course._remote`)."""
+    parsed = check_call(src)
+    if parsed is None:
+        return {"status": "error", "message": "the check cell is not of the form check_name(answer); "
+                                              "the grader cannot run it."}
+    name, args = parsed
     try:
-        client.execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)   # the kernel's own log lines
-    except CellTimeoutError:
-        stop = "timeout"
-    except DeadKernelError:
-        stop = "dead"
-    except Exception as exc:                     # e.g. the kernel did not start
-        stop = f"{type(exc).__name__}: {exc}"
-    return nb, stop, state["index"]
+        check = load_check(ch.check_module, name)
+    except (ImportError, NameError) as exc:
+        return {"status": "error", "message": f"the check could not run: {type(exc).__name__}: {exc}"}
+    static = own_work_in_source(answer_sources, all_sources, forbidden_codes(getattr(check, "own_work", ())))
+    try:
+        answers = [answer(session, a) for a in args]
+        with secret_cases(secret):
+            result = check(*answers)
+    except KernelStopped:
+        raise
+    except Exception as exc:                    # e.g. the student's function was deleted: NameError
+        return {"status": "error", "message": f"the check could not run: {type(exc).__name__}: {exc}"}
+    record = _record(result)
+    if static:
+        record.update(status="incorrect", points=0.0, mistake=OWN_WORK_MISTAKE,
+                      message=own_work_message(static) + " (found in the answer's code)")
+    return record
 
 
-def _cell_label(where, index, ch) -> str:
-    number, gid = where[index]
-    if number == 0:
-        return "the restored set-up cell"
-    if gid:
-        return f"cell {number} ({gid})"
-    prev = [g for n, g in where[:index] if g and _EXERCISE_ID.match(g)]
-    return f"cell {number}" + (f" (after {prev[-1]})" if prev else "")
+def _run_cells(sandbox, cells, where, ch, timeout, secret, filename):
+    """Run the cells in ``sandbox``, grading check cells here; ``(records, errors, stop, index)``."""
+    session = _Session(sandbox, time.monotonic() + timeout)
+    all_sources = [src for src, _, _ in cells]
+    records, errors, answer_sources = {}, [], []
+    for i, (src, gid, kind) in enumerate(cells):
+        try:
+            if kind == "check":
+                records[gid] = _grade_check(session, src, ch, answer_sources, all_sources, secret)
+                answer_sources = []
+                continue
+            if kind == "student":
+                answer_sources.append(src)
+            reply = session.ask({"op": "run", "source": src})
+        except KernelStopped as exc:
+            return records, errors, exc.why, i
+        if not reply.get("ok") and reply.get("ename"):
+            hint = (" (the grading environment has only the course's packages; use NumPy and bpkit)"
+                    if reply.get("ename") == "ModuleNotFoundError" else "")
+            errors.append(f"{filename}: {_cell_label(where, i, ch)} raised {_clean(reply.get('ename'))}: "
+                          f"{_clean(reply.get('evalue'), None, 160)}{hint}")
+    return records, errors, None, None
 
 
-def grade_notebook(path, chapters, timeout=DEFAULT_TIMEOUT) -> NotebookGrade:
-    """Grade one submission (see the module docstring); ``chapters`` as from :func:`catalog.chapters`."""
+def grade_notebook(path, chapters, timeout=DEFAULT_TIMEOUT, secret=0, slot=0, root=".") -> NotebookGrade:
+    """Grade one submission (see the module docstring); ``chapters`` as from :func:`catalog.chapters`.
+
+    ``secret`` seeds the test cases (never sent to the submission); ``slot`` picks the
+    contained process's user id, distinct for submissions graded at the same time.
+    """
     path = Path(path)
     by_stem = {ch.stem: ch for ch in chapters}
     student, stem = student_and_chapter(path, by_stem)
@@ -264,52 +292,47 @@ def grade_notebook(path, chapters, timeout=DEFAULT_TIMEOUT) -> NotebookGrade:
             return result
         stem = result.chapter = found[0]
     ch = by_stem[stem]
-    sources, where, edited, restored, missing = _prepare(sub, ch)
-    workdir = Path(tempfile.mkdtemp(prefix="bpfs-grade-"))
+    cells, where, edited, restored, missing = _prepare(sub, ch)
     try:
-        nb, stop, at = _execute(sources, workdir, f"{stem}.ipynb", timeout)
-        records, errors = {}, []
-        for i, cell in enumerate(nb.cells):
-            gid = where[i][1]
-            for out in cell.get("outputs", []):
-                if gid in {e.check_id for e in ch.exercises} and out.get("output_type") == "display_data" \
-                        and MIME in out.get("data", {}):
-                    records[gid] = dict(out["data"][MIME])
-                elif out.get("output_type") == "error":
-                    hint = (" (the grading environment has only the course's packages; use NumPy and bpkit)"
-                            if out.get("ename") == "ModuleNotFoundError" else "")
-                    errors.append(f"{path.name}: {_cell_label(where, i, ch)} raised "
-                                  f"{_clean(out.get('ename'), workdir)}: {_clean(out.get('evalue'), workdir, 160)}{hint}")
-        result.reasons += [f"{path.name}: check cell {g} was edited or deleted; 0 points for it. Restore the cell "
-                           "from the released notebook." for g in edited + [m for m in missing if m.endswith("_check")]]
-        result.reasons += [f"{path.name}: locked cell {g} was edited; graded with the released version"
-                           for g in restored]
-        result.reasons += errors
-        if stop is not None:
-            label = _cell_label(where, at, ch) if at is not None and at < len(where) else "the kernel"
-            what = {"timeout": f"stopped at the {timeout:g} s time limit in {label}",
-                    "dead": f"the kernel died in {label}"}.get(stop, f"could not run: {_clean(stop, workdir)}")
-            result.reasons.append(f"{path.name}: {what}; exercises not checked by then get 0.")
-        bad = set(edited) | {m for m in missing if m.endswith("_check")}
-        for e in ch.exercises:
-            rec = records.get(e.check_id)
-            if e.check_id in bad:
-                g = ExerciseGrade(e.grade_id, e.number, e.title, 0, e.points, "check edited",
-                                  "the check cell was edited or deleted, so this exercise gets 0. Restore it from "
-                                  "the released notebook (copy the cell back) and submit again.")
-            elif rec is None:
-                why = {"timeout": f"the notebook hit the {timeout:g} s time limit before this check ran",
-                       "dead": "the kernel died before this check ran"}.get(stop, "this check did not run")
-                g = ExerciseGrade(e.grade_id, e.number, e.title, 0, e.points, "not run", why + ".")
-            else:
-                pts = float(rec.get("points", 0)) if rec.get("status") == "correct" else 0.0
-                g = ExerciseGrade(e.grade_id, e.number, e.title, min(pts, e.points), e.points,
-                                  str(rec.get("status")), _clean(rec.get("message", ""), workdir, 2000),
-                                  [_clean(h, workdir, 2000) for h in rec.get("hints", [])],
-                                  [_clean(d, workdir, 500) for d in rec.get("details", [])])
-            result.exercises.append(g)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        sandbox = start(slot, Limits(cpu_seconds=int(timeout) + 30), hidden=[str(Path(root).resolve() / "solutions")])
+    except SandboxError as exc:
+        records, errors, stop, at = {}, [], f"SandboxError: {exc}", None
+    else:
+        try:
+            records, errors, stop, at = _run_cells(sandbox, cells, where, ch, timeout, secret, path.name)
+        finally:
+            sandbox.close(time.monotonic() + 5)
+    result.reasons += [f"{path.name}: check cell {g} was edited or deleted; 0 points for it. Restore the cell "
+                       "from the released notebook." for g in edited + [m for m in missing if m.endswith("_check")]]
+    result.reasons += [f"{path.name}: locked cell {g} was edited; graded with the released version"
+                       for g in restored]
+    result.reasons += errors
+    if stop is not None:
+        label = _cell_label(where, at, ch) if at is not None and at < len(where) else "the kernel"
+        what = {"timeout": f"stopped at the {timeout:g} s time limit in {label}",
+                "dead": f"the kernel died in {label}"}.get(stop, f"could not run: {_clean(stop)}")
+        result.reasons.append(f"{path.name}: {what}; exercises not checked by then get 0.")
+    bad = set(edited) | {m for m in missing if m.endswith("_check")}
+    for e in ch.exercises:
+        rec = records.get(e.check_id)
+        if e.check_id in bad:
+            g = ExerciseGrade(e.grade_id, e.number, e.title, 0, e.points, "check edited",
+                              "the check cell was edited or deleted, so this exercise gets 0. Restore it from "
+                              "the released notebook (copy the cell back) and submit again.")
+        elif rec is None:
+            why = {"timeout": f"the notebook hit the {timeout:g} s time limit before this check ran",
+                   "dead": "the kernel died before this check ran"}.get(stop, "this check did not run")
+            g = ExerciseGrade(e.grade_id, e.number, e.title, 0, e.points, "not run", why + ".")
+        else:
+            pts = float(rec.get("points", 0)) if rec.get("status") == "correct" else 0.0
+            g = ExerciseGrade(e.grade_id, e.number, e.title, min(pts, e.points), e.points,
+                              str(rec.get("status")), _clean(rec.get("message", ""), None, 2000),
+                              [_clean(h, None, 2000) for h in rec.get("hints", [])],
+                              [_clean(d, None, 500) for d in rec.get("details", [])])
+            if rec.get("mistake") == OWN_WORK_MISTAKE:
+                result.reasons.append(f"{path.name}: exercise {e.number} calls bpkit's own code; 0 points for it: "
+                                      f"{_clean(rec.get('message', ''), None, 300)}")
+        result.exercises.append(g)
     result.seconds = time.monotonic() - started
     return result
 
@@ -321,28 +344,30 @@ def _zeros(ch, status, message):
 # ----------------------------------------------------------------------------- the batch
 
 def _grade_job(args):
-    path, chs, timeout = args
-    return grade_notebook(path, chs, timeout)
+    path, chs, timeout, secret, slot, root = args
+    return grade_notebook(path, chs, timeout, secret, slot, root)
 
 
-def _run_all(paths, chs, timeout, jobs, log):
+def _run_all(paths, chs, timeout, jobs, log, secret, root):
     results, n = [None] * len(paths), len(paths)
+    batch = (os.getpid() % 2000) * 1000          # user ids of the contained processes: distinct per submission
 
     def report(k, r, i):
         status = f"{r.points:g}/{r.max_points:g} points" if r.exercises else "not graded"
         problems = f", {len(r.reasons)} problem(s)" if r.reasons else ""
         log(f"grade: [{k}/{n}] {r.student} ({Path(paths[i]).name}): {status}{problems} ({r.seconds:.1f} s)")
 
+    jobs_args = [(p, chs, timeout, secret, batch + i % 1000, root) for i, p in enumerate(paths)]
     if jobs <= 1 or n <= 1:
-        for i, p in enumerate(paths):
-            log(f"grade: [{i + 1}/{n}] running {Path(p).name} ...")
-            results[i] = grade_notebook(p, chs, timeout)
+        for i, a in enumerate(jobs_args):
+            log(f"grade: [{i + 1}/{n}] running {Path(paths[i]).name} ...")
+            results[i] = _grade_job(a)
             report(i + 1, results[i], i)
         return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_grade_job, (p, chs, timeout)): i for i, p in enumerate(paths)}
+        futures = {pool.submit(_grade_job, a): i for i, a in enumerate(jobs_args)}
         log(f"grade: running {n} notebooks, {jobs} at a time ...")
         for k, fut in enumerate(as_completed(futures), 1):
             i = futures[fut]
@@ -413,8 +438,13 @@ def _feedback(student, grades, columns) -> str:
     return "\n".join(parts) + "\n"
 
 
-def grade(submissions, out, root=".", timeout=DEFAULT_TIMEOUT, jobs=1, log=None):
-    """Grade ``submissions`` into ``out``; return ``(csv path, [feedback paths], [NotebookGrade])``."""
+def grade(submissions, out, root=".", timeout=DEFAULT_TIMEOUT, jobs=None, log=None, seed=None):
+    """Grade ``submissions`` into ``out``; return ``(csv path, [feedback paths], [NotebookGrade])``.
+
+    ``jobs`` submissions run at once (default: the number of CPUs). ``seed`` is the secret
+    the test cases are drawn from (default: a fresh random one, reported in the log); the
+    same seed gives the same files, whatever ``jobs``.
+    """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     paths = [Path(p) for p in submissions]
     if not paths:
@@ -425,8 +455,18 @@ def grade(submissions, out, root=".", timeout=DEFAULT_TIMEOUT, jobs=1, log=None)
                            "folder/*.ipynb).")
     if timeout <= 0:
         raise ReleaseError(f"grade: --timeout must be a positive number of seconds, got {timeout:g}.")
+    jobs = jobs or os.cpu_count() or 1
+    if seed is None:
+        seed = secrets.randbits(63)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ReleaseError(f"grade: --seed must be a non-negative integer, got {seed!r}.")
     chs = load_chapters(root)
-    results = _run_all(paths, chs, timeout, jobs, log)
+    mode = containment()
+    log(f"grade: test cases from the secret seed {seed} (pass --seed {seed} to grade again the same way); "
+        f"submissions contained by {mode}")
+    if warning(mode):
+        log(warning(mode))
+    results = _run_all(paths, chs, timeout, jobs, log, seed, str(Path(root).resolve()))
     by_student = {}
     for p, r in sorted(zip(paths, results), key=lambda pr: (pr[1].student, pr[0].name, str(pr[0]))):
         by_student.setdefault(r.student, []).append(r)
