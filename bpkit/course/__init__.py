@@ -12,8 +12,9 @@ For instructors:
   (:mod:`bpkit.course.catalog`);
 * ``assign CH [CH ...] --out DIR [--hub URL --repo GIT_URL]``: a bundle for students, never
   with solutions (:mod:`bpkit.course.bundle`);
-* ``grade SUBMISSION [...] --out DIR [--timeout S] [--jobs N]``: run each submission in a fresh
-  kernel and write ``grades.csv`` and feedback pages (:mod:`bpkit.course.grading`).
+* ``grade SUBMISSION [...] --out DIR [--timeout S] [--jobs N] [--seed S]``: run each submission in
+  a contained process, grade its answers outside it, and write ``grades.csv`` and feedback pages
+  (:mod:`bpkit.course.grading`).
 
 Every command takes ``--root DIR``, the course folder (default: the current folder). Exit
 status: 0 on success, 1 for ``check`` with stale files, 2 for an error (the message names
@@ -43,10 +44,10 @@ def assign(numbers, out, root=".", hub=None, repo=None, branch="main"):
     return _assign(numbers, out, root, hub, repo, branch)
 
 
-def grade(submissions, out, root=".", timeout=None, jobs=1, log=None):
+def grade(submissions, out, root=".", timeout=None, jobs=None, log=None, seed=None):
     """Grade submissions (see :func:`bpkit.course.grading.grade`)."""
     from .grading import DEFAULT_TIMEOUT, grade as _grade
-    return _grade(submissions, out, root, DEFAULT_TIMEOUT if timeout is None else timeout, jobs, log)
+    return _grade(submissions, out, root, DEFAULT_TIMEOUT if timeout is None else timeout, jobs, log, seed)
 
 
 def _parser():
@@ -71,7 +72,9 @@ def _parser():
                                                   "STUDENT/NN_topic.ipynb")
     p.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
     p.add_argument("--timeout", type=float, default=None, help="seconds per notebook (default: 120)")
-    p.add_argument("--jobs", type=int, default=1, help="notebooks graded at once (default: 1)")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: the number of CPUs)")
+    p.add_argument("--seed", type=int, default=None, help="the secret seed of the test cases (default: a random one, "
+                                                          "printed; the same seed grades the same way)")
     return parser
 
 
@@ -97,9 +100,9 @@ def main(argv=None) -> int:
                   + ", ".join(p.name for p in written))
             return 0
         if args.command == "grade":
-            if args.jobs < 1:
+            if args.jobs is not None and args.jobs < 1:
                 raise ReleaseError(f"grade: --jobs must be 1 or more, got {args.jobs}.")
-            csv_path, pages, _ = grade(args.submissions, args.out, args.root, args.timeout, args.jobs)
+            csv_path, pages, _ = grade(args.submissions, args.out, args.root, args.timeout, args.jobs, seed=args.seed)
             print(f"wrote {csv_path} and {len(pages)} feedback page(s)")
             return 0
         stale = check(args.root)

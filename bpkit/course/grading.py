@@ -13,23 +13,28 @@ For each submission:
    metadata), after normalising trailing white space. An edited or deleted **check** cell gives
    0 points for its exercise; any other edited locked cell is restored from the release (as
    nbgrader does) and noted.
-4. The code cells run in a fresh kernel (the Python that runs this command), in a new temporary
-   folder holding only a copy of the notebook, which is the kernel's working directory. Errors
-   in cells do not stop the run (each check reports on its own exercise); the whole notebook
-   has ``timeout`` seconds, after which the kernel is killed and the exercises not checked by
-   then get 0. A dead kernel is handled the same way.
-5. Each check cell runs the *released* check (``bpkit.course._kernel.run_check``) and returns
-   its result (status, points, verdict, hints) as data in the executed notebook; points are
-   capped at the check cell's nbgrader ``points``.
+4. The code cells run in a fresh, contained process (:mod:`bpkit.course._contain`: with
+   bubblewrap no network, none of the course's files, its own user id and a temporary HOME;
+   limits on CPU, memory, processes, file size and open files). Errors in cells do not stop
+   the run; the whole notebook has ``timeout`` seconds, after which the process is killed and
+   the exercises not checked by then get 0. A process that dies is handled the same way.
+5. Each check cell is graded **here**, by the released check function, never in the
+   submission's process (:mod:`bpkit.course._remote`): the student's function is a proxy that
+   calls it over a pipe with data only (JSON, never pickle), on test cases drawn from a secret
+   seed. The verdict, the points and the hints are computed in this process, which runs no
+   student code; what the submission prints or displays is never read. An answer that calls
+   bpkit's own version of the exercise (named by the check's ``own_work``, or any reference
+   of :mod:`bpkit.checks`) gets 0 for it, whether the call is in its source or happens while
+   the check calls it.
 
 Outputs, in ``DIR``: ``grades.csv`` (one row per student, sorted; one column per exercise
 ``grade_id``; ``total``; ``reason``, empty when nothing went wrong) and
 ``feedback/STUDENT.html`` with every verdict, the details and the hints. Both are
 deterministic: no times, no absolute paths. Progress goes to stderr.
 
-Not a sandbox: the student's code runs with your user's rights. It cannot reach the
-submission or the course through its working directory, but a deliberately hostile
-notebook could do anything your account can; grade untrusted work in a container.
+What it does not guarantee: a student who copies bpkit's source into the answer under another
+name is not detected (that is plagiarism, for a person to judge), and without bubblewrap the
+submission can read the files your user can read (a warning says so).
 """
 
 from __future__ import annotations
