@@ -51,7 +51,7 @@ PLANTED = [
     ("ex5_3_gelu_grad", GELU.format(RET="Phi + z * np.exp(-z ** 2 / 2)"), "incorrect", "lacks its factor 1 / sqrt(2 pi)"),
     ("ex5_3_gelu_grad", GELU.format(RET="erf(z / np.sqrt(2)) + z * phi"), "incorrect", "without the 0.5 * (1 + ...)"),
     ("ex5_3_gelu_grad", "def gelu_grad(z):\n    _, cache = ops.gelu_forward(z, approximate='tanh')\n"
-     "    return ops.gelu_backward(np.ones_like(z), cache)", "incorrect", "the tanh approximation"),
+     "    return ops.gelu_backward(np.ones_like(z), cache)", "incorrect", "calls `bpkit.ops.gelu_backward`"),
     ("ex5_4_init_std", INIT.format(HE="2 / fan_in", XA="2 / (fan_in + fan_out)"),
      "incorrect", "this is the variance, not the standard deviation: the sqrt is missing"),
     ("ex5_4_init_std", INIT.format(HE="math.sqrt(2 / (fan_in + fan_out))", XA="math.sqrt(2 / fan_in)"),

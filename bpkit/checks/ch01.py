@@ -63,6 +63,7 @@ def check_neuron(neuron):
 
 # ----------------------------------------------------------------------------- 1.2 dense layer
 
+@own_work("bpkit.ops.linear_forward", "bpkit.nn.Linear.forward")
 def check_dense_forward(dense_forward):
     """Exercise 1.2: ``dense_forward(X, W, b) -> Z`` with X (N, D), W (D, M), b (M,), Z (N, M)."""
     rng = _rng()
@@ -88,6 +89,7 @@ def check_dense_forward(dense_forward):
 
 # ----------------------------------------------------------------------------- 1.3 a stable sigmoid
 
+@own_work("bpkit.ops.sigmoid", "bpkit.ops.sigmoid_forward")
 def check_sigmoid(sigmoid):
     """Exercise 1.3: a sigmoid that is exact and warning-free from -1000 to 1000."""
     rng = _rng()

@@ -61,6 +61,7 @@ def _floating_point_diagnosis(result, overflow, log0, invalid):
 
 # ----------------------------------------------------------------------------- 2.1 MSE
 
+@own_work("bpkit.losses.mse_loss")
 def check_mse_loss(mse_loss):
     """Exercise 2.1: ``mse_loss(pred, target) -> (loss, dpred)``, the mean over all n elements."""
     rng = _rng()
@@ -131,6 +132,7 @@ def _bce_mistakes():
     ]
 
 
+@own_work("bpkit.losses.bce_with_logits_loss")
 def check_bce_with_logits(bce_with_logits):
     """Exercise 2.2: ``bce_with_logits(logits, target) -> (loss, dlogits)``, stable for logits of +-1000."""
     rng = _rng()
@@ -174,6 +176,7 @@ def check_bce_with_logits(bce_with_logits):
 
 # ----------------------------------------------------------------------------- 2.3 stable softmax
 
+@own_work("bpkit.ops.softmax", "bpkit.ops.softmax_forward", "bpkit.ops.log_softmax")
 def check_softmax(softmax):
     """Exercise 2.3: row-wise ``softmax(S)`` for logits of shape (N, C), without overflow."""
     rng = _rng()
@@ -208,6 +211,7 @@ def check_softmax(softmax):
 
 # ----------------------------------------------------------------------------- 2.4 softmax cross-entropy
 
+@own_work("bpkit.losses.softmax_cross_entropy_loss")
 def check_softmax_cross_entropy(softmax_cross_entropy):
     """Exercise 2.4: ``softmax_cross_entropy(S, y) -> (loss, dS)``, S (N, C), integer labels y (N,)."""
     rng = _rng()
@@ -273,6 +277,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
 
 # ----------------------------------------------------------------------------- 2.5 weighted MSE
 
+@own_work("bpkit.losses.weighted_mse_loss")
 def check_weighted_mse(weighted_mse):
     """Exercise 2.5: ``weighted_mse(pred, target, w) -> (loss, dpred)``: pred, target (N, 1), w (N,)."""
     rng = _rng()

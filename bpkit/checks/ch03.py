@@ -103,6 +103,7 @@ def _run_op(op, x):
     return np.array(data), np.array(grad)
 
 
+@own_work("bpkit.autograd.Value.tanh")
 def check_tanh_op(tanh_op):
     """Exercise 3.2: ``tanh_op(v) -> Value`` recording $1 - \\tanh^2$ as its local derivative."""
     rng = _rng()
@@ -259,6 +260,7 @@ def check_grads_121(student):
 
 # ----------------------------------------------------------------------------- 3.4 linear_backward
 
+@own_work("bpkit.ops.linear_backward", "bpkit.nn.Linear.backward")
 def check_linear_backward(student):
     """Exercise 3.4: ``linear_backward(dout, cache) -> (dX, dW, db)`` with cache = (X, W)."""
     rng = _rng()
@@ -294,6 +296,7 @@ def check_linear_backward(student):
 
 # ----------------------------------------------------------------------------- 3.5 sigmoid backward
 
+@own_work("bpkit.ops.sigmoid_backward")
 def check_sigmoid_backward(student):
     """Exercise 3.5: ``sigmoid_backward(dout, cache) -> dz`` where the cache is the *activation* a = sigmoid(z)."""
     rng = _rng()
@@ -349,6 +352,7 @@ def _central(f, x, h, scale):
     return g
 
 
+@own_work("bpkit.gradcheck.numerical_gradient", "bpkit.gradcheck.numerical_vjp")
 def check_numerical_gradient(student):
     """Exercise 3.6: ``numerical_gradient(f, x, h) -> grad`` by central differences, shape of ``x``."""
     rng = _rng()

@@ -81,6 +81,7 @@ def _gd_variant(kind):
     return f
 
 
+@own_work("bpkit.optim.SGD.step")
 def check_gradient_descent(student):
     """Exercise 4.1: ``gradient_descent(grad, x0, lr, steps) -> path`` of shape (steps + 1, D)."""
     rng = _rng()
@@ -158,6 +159,7 @@ def momentum_step(p, g, v, lr, mu):
     return p, opt.state["p"]["v"]
 
 
+@own_work("bpkit.optim.SGD.step")
 def check_momentum_step(student):
     """Exercise 4.3: ``momentum_step(p, g, v, lr, mu) -> (p_new, v_new)`` in PyTorch's convention."""
     rng = _rng()
@@ -225,6 +227,7 @@ def _adam_variant(kind):
     return f
 
 
+@own_work("bpkit.optim.Adam.step")
 def check_adam_step(student):
     """Exercise 4.4: ``adam_step(p, g, m, v, t, lr, beta1, beta2, eps) -> (p_new, m_new, v_new)``."""
     rng = _rng()
@@ -277,6 +280,7 @@ def adamw_step(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
     return p, st["m"], st["v"]
 
 
+@own_work("bpkit.optim.AdamW.step", "bpkit.optim.Adam.step")
 def check_adamw_step(student):
     """Exercise 4.5: ``adamw_step(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay) -> (p, m, v)``."""
     rng = _rng()
@@ -327,6 +331,7 @@ def clip_grads(grads, max_norm):
     return [d[str(i)] for i in range(len(grads))]
 
 
+@own_work("bpkit.optim.clip_grad_norm")
 def check_clip_grads(student):
     """Exercise 4.6: ``clip_grads(grads, max_norm) -> list`` of new arrays, clipped by the global norm."""
     rng = _rng()
@@ -386,6 +391,7 @@ def _schedule_values(fn, warmup, total, min_factor):
     return np.array([fn(t, warmup, total, min_factor) for t in range(total + 6)], dtype=np.float64)
 
 
+@own_work("bpkit.schedules.warmup_cosine")
 def check_warmup_cosine(student):
     """Exercise 4.7: ``warmup_cosine(t, warmup, total, min_factor) -> factor``, as :func:`bpkit.schedules.warmup_cosine`."""
     import math

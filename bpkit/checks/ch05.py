@@ -50,6 +50,7 @@ def _phi(z):
 
 # ----------------------------------------------------------------------------- 5.1 tanh backward
 
+@own_work("bpkit.ops.tanh_backward")
 def check_tanh_backward(student):
     """Exercise 5.1: ``tanh_backward(dout, a) -> dz`` where ``a = tanh(z)`` is the cached *activation*."""
     rng = _rng()
@@ -82,6 +83,7 @@ def leaky_relu(z, dout, alpha):
     return out, ops.leaky_relu_backward(dout, cache)
 
 
+@own_work("bpkit.ops.leaky_relu_forward", "bpkit.ops.leaky_relu_backward")
 def check_leaky_relu(student):
     """Exercise 5.2: ``leaky_relu(z, dout, alpha) -> (out, dz)``."""
     rng = _rng()
@@ -126,6 +128,7 @@ def gelu_grad(z):
     return _Phi(z) + z * _phi(z)
 
 
+@own_work("bpkit.ops.gelu_backward")
 def check_gelu_grad(student):
     """Exercise 5.3: ``gelu_grad(z) -> dGELU/dz`` element-wise (exact, erf form)."""
     rng = _rng()

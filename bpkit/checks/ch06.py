@@ -237,6 +237,7 @@ def dropout(x, dout, p, u, training):
     return x * mask, dout * mask
 
 
+@own_work("bpkit.ops.dropout_forward", "bpkit.ops.dropout_backward")
 def check_dropout(student):
     """Exercise 6.3: ``dropout(x, dout, p, u, training) -> (out, dx)``."""
     name, pts = "Exercise 6.3 (dropout)", POINTS["dropout"]
@@ -307,6 +308,7 @@ def _bn_case(rng, N, D):
     return rng.normal(size=(N, D)), cache.xhat, gamma, cache.inv_std
 
 
+@own_work("bpkit.ops.batchnorm_backward")
 def check_batchnorm_backward(student):
     """Exercise 6.4: ``batchnorm_backward(dout, xhat, gamma, inv_std) -> (dx, dgamma, dbeta)`` for (N, D) input."""
     name, pts = "Exercise 6.4 (batchnorm_backward)", POINTS["batchnorm_backward"]

@@ -92,6 +92,7 @@ def _pad_one_side(x, p, top_left=True):
     return np.pad(x, ((0, 0), (0, 0), pad, pad))
 
 
+@own_work("bpkit.ops.conv2d_forward")
 def check_conv2d_forward(student):
     """Exercise 7.2: ``conv2d_forward(x, W, b, stride, padding) -> out`` written with loops."""
     name, pts = "Exercise 7.2 (conv2d_forward)", POINTS["conv2d_forward"]
@@ -155,6 +156,7 @@ def _per_example(x, W, dout, s, p):
     return np.stack([conv2d_param_grads(x[n:n + 1], W, dout[n:n + 1], s, p)[0] for n in range(len(x))])
 
 
+@own_work("bpkit.ops.conv2d_backward")
 def check_conv2d_param_grads(student):
     """Exercise 7.3: ``conv2d_param_grads(x, W, dout, stride, padding) -> (dW, db)``."""
     name, pts = "Exercise 7.3 (conv2d_param_grads)", POINTS["conv2d_param_grads"]
@@ -249,6 +251,7 @@ def _same_correlation(dout, W):
                               (K - 1) // 2)[0]
 
 
+@own_work("bpkit.ops.conv2d_backward")
 def check_conv2d_input_grad(student):
     """Exercise 7.4: ``conv2d_input_grad(dout, W, padding) -> dx`` for stride 1."""
     name, pts = "Exercise 7.4 (conv2d_input_grad)", POINTS["conv2d_input_grad"]
@@ -313,6 +316,7 @@ def _pool_variant(max_fn=None, avg_fn=None):
     return f
 
 
+@own_work("bpkit.ops.maxpool2d_backward", "bpkit.ops.avgpool2d_backward")
 def check_pool_backward(student):
     """Exercise 7.5: ``pool_backward(x, dout, k, kind) -> dx`` for max and average pooling."""
     name, pts = "Exercise 7.5 (pool_backward)", POINTS["pool_backward"]

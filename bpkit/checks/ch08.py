@@ -74,6 +74,7 @@ def _step_variant(dz_fn=None, dh_prev_fn=None, dWh_fn=None):
     return f
 
 
+@own_work("bpkit.ops.rnn_step_backward")
 def check_rnn_step_backward(student):
     """Exercise 8.1: ``rnn_step_backward(dh, x, h_prev, Wx, Wh, b, h) -> (dx, dh_prev, dWx, dWh, db)``."""
     name, pts = "Exercise 8.1 (rnn_step_backward)", POINTS["rnn_step_backward"]
@@ -153,6 +154,7 @@ def _bptt_case(rng, N, T, D, H):
     return rng.normal(size=h.shape), x, h0, Wx, Wh, h
 
 
+@own_work("bpkit.ops.rnn_backward", "bpkit.ops.rnn_step_backward")
 def check_rnn_backward(student):
     """Exercise 8.2: ``rnn_backward(dh, x, h0, Wx, Wh, h) -> (dx, dh0, dWx, dWh, db)`` over whole sequences."""
     name, pts = "Exercise 8.2 (rnn_backward)", POINTS["rnn_backward"]
@@ -284,6 +286,7 @@ def _clip_variant(norm_fn=None, factor_fn=None, per_array=False, after=False, by
     return f
 
 
+@own_work("bpkit.optim.clip_grad_norm")
 def check_clip_by_global_norm(student):
     """Exercise 8.4: ``clip_by_global_norm(grads, max_norm) -> (clipped, norm)``, new arrays, the norm before."""
     name, pts = "Exercise 8.4 (clip_by_global_norm)", POINTS["clip_by_global_norm"]
@@ -374,6 +377,7 @@ def _lstm_case(rng, N, D, H):
             0.8 * rng.normal(size=(D, 4 * H)), 0.8 * rng.normal(size=(H, 4 * H)), 0.5 * rng.normal(size=4 * H))
 
 
+@own_work("bpkit.ops.lstm_step_forward")
 def check_lstm_step_forward(student):
     """Exercise 8.5: ``lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> (h, c)`` with gates i, f, o, g."""
     name, pts = "Exercise 8.5 (lstm_step_forward)", POINTS["lstm_step_forward"]
@@ -442,6 +446,7 @@ def _cell_case(rng, N, H):
     return rng.normal(size=(N, H)), rng.normal(size=(N, H)), c_prev, i, f, o, g, c
 
 
+@own_work("bpkit.ops.lstm_step_backward")
 def check_lstm_cell_backward(student):
     """Exercise 8.6: ``lstm_cell_backward(dh, dc_next, c_prev, i, f, o, g, c) -> (dc_prev, di, df, do, dg)``."""
     name, pts = "Exercise 8.6 (lstm_cell_backward)", POINTS["lstm_cell_backward"]

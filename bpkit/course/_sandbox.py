@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import functools
+import gc
 import json
 import os
 import resource
@@ -58,6 +59,7 @@ class Server:
     def __init__(self, fd_in: int, fd_out: int):
         from IPython.core.interactiveshell import InteractiveShell
         self.fd_in, self.fd_out = fd_in, fd_out
+        self.pid = os.getpid()
         self.shell = InteractiveShell.instance()
         self.shell.showtraceback = lambda *a, **k: None        # errors are reported as data, not printed
 
@@ -66,7 +68,15 @@ class Server:
         err = result.error_before_exec or result.error_in_exec
         if err is None:
             return {"ok": True}
-        return {"ok": False, "ename": type(err).__name__, "evalue": str(err)[:1000]}
+        reply = {"ok": False, "ename": type(err).__name__, "evalue": str(err)[:1000]}
+        # drop the traceback, which keeps the failed cell's frames (and e.g. a memory bomb's memory) alive
+        result.error_in_exec = result.error_before_exec = err = None
+        for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+            if hasattr(sys, name):
+                delattr(sys, name)
+        self.shell.last_execution_result = None
+        gc.collect()
+        return reply
 
     def describe(self, msg):
         from ._wire import WireError, encode
@@ -133,6 +143,8 @@ class Server:
                 reply = handler(msg) if handler else {"error": f"unknown request {op!r}"}
             except Exception as exc:                # a request the server could not serve
                 reply = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
+            if os.getpid() != self.pid:             # a process the student's code forked: it never replies
+                os._exit(0)
             reply["id"] = msg.get("id")
             write_message(self.fd_out, reply)
 
