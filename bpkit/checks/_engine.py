@@ -220,7 +220,7 @@ def run_student(fn, args, name, points, hints, mutation_message=None):
                                         "with your code, then run this cell again.",
                                         hints, max_points=points)) from None
     except Exception as exc:        # the student's bug: report it, never re-raise it
-        where = getattr(exc, "bpfs_where", None) or _student_line(sys.exc_info()[2])
+        where = exc.bpfs_where if hasattr(exc, "bpfs_where") else _student_line(sys.exc_info()[2])
         msg = f"your code raised {type(exc).__name__}: {exc}"
         advice = _exception_advice(exc)
         if advice:

@@ -116,7 +116,9 @@ class RemoteFunction:
             _write_back(list(args), decode(reply.get("args_after")))
             return decode(reply.get("result"))
         except (WireError, TypeError, ValueError, KeyError) as exc:
-            raise TypeError(f"the value returned cannot be graded: {exc}") from None
+            err = TypeError(f"the value returned cannot be graded: {exc}")
+            err.bpfs_where = ""
+            raise err from None
 
     def __repr__(self):
         return f"<the student's {self.name}>"

@@ -88,7 +88,7 @@ class Server:
         if callable(obj):
             return {"kind": "callable", "type": type(obj).__name__}
         try:
-            return {"kind": "value", "value": encode(obj)}
+            return {"kind": "value", "value": encode(obj, code=False)}
         except WireError as exc:
             return {"kind": "value", "value": {"__opaque__": type(obj).__name__}, "note": str(exc)}
 
@@ -122,7 +122,8 @@ class Server:
         except BaseException as exc:            # the student's bug, SystemExit included: report it as data
             return {"ok": False, "exception": _exception(exc, sys.exc_info()[2]), "calls": list(called)}
         try:
-            return {"ok": True, "result": encode(out), "args_after": encode(args), "calls": list(called)}
+            return {"ok": True, "result": encode(out, code=False), "args_after": encode(args, code=False),
+                    "calls": list(called)}
         except WireError as exc:
             return {"ok": False, "calls": list(called),
                     "exception": {"type": "TypeError", "builtin": True, "where": "",

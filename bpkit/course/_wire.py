@@ -61,8 +61,11 @@ def _function_name(fn) -> str | None:
     return f"{mod}:{qual}"
 
 
-def encode(obj, depth=0):
-    """A JSON-ready form of ``obj`` (see the module docstring)."""
+def encode(obj, depth=0, code=True):
+    """A JSON-ready form of ``obj`` (see the module docstring).
+
+    ``code=False`` (the student's side) sends functions and generators as :class:`Opaque`.
+    """
     if depth > _MAX_DEPTH:
         raise WireError(f"nested more than {_MAX_DEPTH} levels deep")
     if obj is None or isinstance(obj, (bool, int, str)):
@@ -73,22 +76,23 @@ def encode(obj, depth=0):
         arr = np.asarray(obj)
         if arr.dtype.kind not in _KINDS or arr.dtype.fields is not None:
             return {"__opaque__": f"ndarray_of_{arr.dtype.kind}"}
-        arr = np.ascontiguousarray(arr)
-        return {"__ndarray__": base64.b64encode(arr.tobytes()).decode("ascii"), "dtype": arr.dtype.str,
+        return {"__ndarray__": base64.b64encode(arr.tobytes(order="C")).decode("ascii"), "dtype": arr.dtype.str,
                 "shape": list(arr.shape), "scalar": isinstance(obj, np.generic)}
     if isinstance(obj, tuple):
-        return {"__tuple__": [encode(x, depth + 1) for x in obj]}
+        return {"__tuple__": [encode(x, depth + 1, code) for x in obj]}
     if isinstance(obj, list):
-        return [encode(x, depth + 1) for x in obj]
+        return [encode(x, depth + 1, code) for x in obj]
     if isinstance(obj, dict):
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
-            return {k: encode(v, depth + 1) for k, v in obj.items()}
-        return {"__dict__": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in obj.items()]}
+            return {k: encode(v, depth + 1, code) for k, v in obj.items()}
+        return {"__dict__": [[encode(k, depth + 1, code), encode(v, depth + 1, code)] for k, v in obj.items()]}
+    if not code:
+        return {"__opaque__": type(obj).__name__}
     if isinstance(obj, np.random.Generator) and type(obj.bit_generator).__name__ == "PCG64":
         return {"__generator__": obj.bit_generator.state}
     if isinstance(obj, functools.partial) and _function_name(obj.func):
-        return {"__partial__": _function_name(obj.func), "args": encode(list(obj.args), depth + 1),
-                "keywords": encode(dict(obj.keywords), depth + 1)}
+        return {"__partial__": _function_name(obj.func), "args": encode(list(obj.args), depth + 1, code),
+                "keywords": encode(dict(obj.keywords), depth + 1, code)}
     if callable(obj) and _function_name(obj):
         return {"__function__": _function_name(obj)}
     return {"__opaque__": type(obj).__name__}
