@@ -34,6 +34,37 @@ def run_exercise(notebook, grade_id, answer):
     return eval(call, ns)
 
 
+class _Loopback:
+    """The grader's session with the submission's server in this process (no containment): JSON both ways."""
+
+    def __init__(self):
+        from bpkit.course._sandbox import Server
+        self.server = Server()
+        self.server.shell.reset(new_session=False)
+
+    def ask(self, message):
+        reply = self.server.handle(json.loads(json.dumps(message)))
+        return json.loads(json.dumps(reply))
+
+
+def run_exercise_graded(notebook, grade_id, answer):
+    """As :func:`run_exercise`, but the way ``bpkit-course grade`` does it: the cells run in the
+    submission's server, and the check runs here on proxies that talk to it through the wire format."""
+    from bpkit.course._remote import answer as remote_answer, check_call, load_check
+    cells = _cells(ROOT / "solutions" / notebook)
+    prefix = "_".join(grade_id.split("_")[:2])
+    session = _Loopback()
+    sources = [_src(next(c for c in cells if _gid(c) == "setup"))]
+    sources += [_src(c) for c in cells if _gid(c).startswith(prefix) and not c["metadata"]["nbgrader"].get("solution")
+                and not _gid(c).endswith("_check")]
+    for src in sources + [answer]:
+        session.ask({"op": "run", "source": src})
+    check = next(c for c in cells if _gid(c) == grade_id + "_check")
+    name, args = check_call(_src(check).strip().splitlines()[-1])
+    module = f"bpkit.checks.ch{notebook[:2]}"
+    return load_check(module, name)(*[remote_answer(session, a) for a in args])
+
+
 # -- tests every chapter's exercise module runs (one line each there) ------------------------
 
 def _graded_cells(notebook, kind):
@@ -48,6 +79,8 @@ def assert_reference_solutions_pass(notebook, n_exercises):
         result = run_exercise(notebook, _gid(c), _src(c))
         assert result.status == "correct", result.summary()
         assert result.points == result.max_points > 0
+        graded = run_exercise_graded(notebook, _gid(c), _src(c))
+        assert graded.status == "correct" and graded.points == result.points, graded.summary()
 
 
 def assert_points_match(notebook, points, total):
@@ -67,6 +100,10 @@ def assert_time_and_prerequisites(notebook, requires):
     assert set(meta["exercise_minutes"]) == exercises and all(m > 0 for m in meta["exercise_minutes"].values())
 
 
+def _no_line_text(message):
+    return message.split(" of your code")[0]
+
+
 def assert_planted_feedback(notebook, grade_id, answer, status, words):
     """A planted mistake earns no points, the intended diagnosis (``words``, in the message or the
     first hint), at least one hint, and no traceback from inside bpkit."""
@@ -77,6 +114,10 @@ def assert_planted_feedback(notebook, grade_id, answer, status, words):
     assert words in text, result.summary()
     assert result.hints, "a failing check must offer hints"
     assert "site-packages" not in result.summary() and "bpkit/" not in result.summary()
+    graded = run_exercise_graded(notebook, grade_id, answer)         # the grader must say exactly the same
+    # (the graded run runs cells in an IPython shell, which knows the text of the line that raised)
+    assert (graded.status, _no_line_text(graded.message), graded.hints, graded.points) == \
+        (result.status, _no_line_text(result.message), result.hints, result.points), graded.summary()
 
 
 def assert_not_attempted(notebook, grade_id, stub):

@@ -37,22 +37,26 @@ class KernelStopped(BaseException):
         self.why = why
 
 
+def _message(self):
+    return self.bpfs_message
+
+
 @functools.lru_cache(maxsize=256)
-def _exception_type(name: str) -> type:
-    cls = vars(builtins).get(name)
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        return cls
-    return type(name if name.isidentifier() else "Exception", (Exception,), {})
+def _exception_type(name: str, builtin: bool) -> type:
+    """A class named ``name`` that prints its message as received; a subclass of the built-in one if it is one."""
+    base = vars(builtins).get(name) if builtin else None
+    if not (isinstance(base, type) and issubclass(base, Exception)):
+        base = Exception
+    return type(name if name.isidentifier() else "Exception", (base,), {"__str__": _message})
 
 
 def _rebuild(info: dict) -> Exception:
+    """The student's exception, as data: its class name, message and line (never an object from the other side)."""
     name, message = str(info.get("type", "Exception")), str(info.get("message", ""))
-    cls = _exception_type(name) if info.get("builtin") else type(name if name.isidentifier() else "Exception",
-                                                                   (Exception,), {})
-    try:
-        exc = cls(message)
-    except Exception:
-        exc = type(name if name.isidentifier() else "Exception", (Exception,), {})(message)
+    cls = _exception_type(name, bool(info.get("builtin")))
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, message)
+    exc.bpfs_message = message
     exc.bpfs_where = str(info.get("where", ""))
     return exc
 
@@ -79,8 +83,10 @@ def _write_back(before, after) -> None:
 
 
 def _warnings_as_errors() -> list:
+    """Built-in warning categories turned into errors for all code (as a check's ``simplefilter`` does)."""
     return sorted({f[2].__name__ for f in warnings.filters
-                   if f[0] == "error" and isinstance(f[2], type) and f[2].__module__ == "builtins"})
+                   if f[0] == "error" and f[1] is None and f[3] is None and isinstance(f[2], type)
+                   and f[2].__module__ == "builtins"})
 
 
 class RemoteFunction:

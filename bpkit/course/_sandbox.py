@@ -56,7 +56,7 @@ def _exception(exc: BaseException, tb) -> dict:
 class Server:
     """One submission's shell, driven by framed JSON requests."""
 
-    def __init__(self, fd_in: int, fd_out: int):
+    def __init__(self, fd_in: int = -1, fd_out: int = -1):
         from IPython.core.interactiveshell import InteractiveShell
         self.fd_in, self.fd_out = fd_in, fd_out
         self.pid = os.getpid()
@@ -136,18 +136,23 @@ class Server:
                 msg = read_message(self.fd_in)
             except EOFError:
                 return
-            op = msg.get("op")
-            if op == "exit":
+            if msg.get("op") == "exit":
                 return
-            handler = {"run": self.run, "describe": self.describe, "call": self.call}.get(op)
-            try:
-                reply = handler(msg) if handler else {"error": f"unknown request {op!r}"}
-            except Exception as exc:                # a request the server could not serve
-                reply = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
+            reply = self.handle(msg)
             if os.getpid() != self.pid:             # a process the student's code forked: it never replies
                 os._exit(0)
-            reply["id"] = msg.get("id")
             write_message(self.fd_out, reply)
+
+    def handle(self, msg: dict) -> dict:
+        """The reply to one request (``run``, ``describe`` or ``call``)."""
+        op = msg.get("op")
+        handler = {"run": self.run, "describe": self.describe, "call": self.call}.get(op)
+        try:
+            reply = handler(msg) if handler else {"error": f"unknown request {op!r}"}
+        except Exception as exc:                # a request the server could not serve
+            reply = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
+        reply["id"] = msg.get("id")
+        return reply
 
 
 def main(argv=None) -> int:
