@@ -1,23 +1,9 @@
-"""The module contract: the base class ``Module``, and ``Sequential``, which composes modules (Chapter 1).
+"""The base class ``Module`` and ``Sequential``, which composes modules (Chapter 1).
 
-What :func:`bpkit.train.fit` and the optimizers rely on:
-
-* ``forward(x) -> out`` computes the output and remembers what backward needs;
-  calling the module, ``m(x)``, is the same as ``m.forward(x)``.
-* ``backward(dout) -> dx`` takes the gradient of the loss with respect to the last
-  output and returns the gradient with respect to the last input. It also *overwrites*
-  ``grads`` with the gradients of the parameters (no accumulation across calls).
-  bpkit's own modules also take ``backward(dout, input_grad=False)``, which skips ``dx``
-  and returns ``None``: training never needs the gradient with respect to the data, and
-  for the first layer of a network it is the most expensive product of the backward pass
-  (PyTorch skips it too, for an input that does not ``requires_grad``).
-* ``params`` and ``grads`` are dicts with the same keys and arrays of equal shapes.
-  Optimizers update the ``params`` arrays in place, so the module sees the new values.
-* ``train()`` / ``eval()`` switch behaviour where it differs (dropout, batch norm);
-  ``training`` tells which mode is on.
-* ``buffers`` is a dict of state that is not learned by gradient descent (batch norm's
-  running mean and variance). Optimizers never see it; ``state_dict()`` saves it with the
-  parameters, so early stopping restores both.
+``Module`` holds what every layer shares: the ``params``/``grads``/``buffers`` dicts, the
+train/eval flag, ``state_dict``. The contract a module follows (``forward``, ``backward``,
+``input_grad=False``, ``params`` and ``grads``, ``train()``/``eval()``, ``buffers``) is
+written once, in the docstring of :mod:`bpkit.nn`.
 """
 
 from __future__ import annotations
