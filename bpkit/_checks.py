@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_ndim", "check_same_dtype", "check_shape", "shape_str"]
+__all__ = ["as_float_array", "check_ndim", "check_rng", "check_same_dtype", "check_shape", "shape_str"]
 
 
 def shape_str(shape) -> str:
@@ -62,6 +62,13 @@ def check_shape(arr: np.ndarray, func: str, name: str, expected: tuple, hint: st
         want = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
         raise ValueError(f"{func}: argument '{name}' must have shape {want}, got {shape_str(arr.shape)}."
                          + (" " + hint if hint else ""))
+
+
+def check_rng(rng, func: str, what: str) -> None:
+    """Raise a ``TypeError`` unless ``rng`` is a ``np.random.Generator``; ``what`` names what it draws."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{func}: 'rng' must be a np.random.Generator, got {type(rng).__name__}. "
+                        f"Pass rng=np.random.default_rng(0) so {what} are reproducible.")
 
 
 def check_same_dtype(func: str, **arrays: np.ndarray) -> np.dtype:

@@ -1,0 +1,189 @@
+"""Convolution and pooling over batches of images: Chapter 7.
+
+Images are (N, C, H, W) and a convolution's weight ``W`` is (F, C, KH, KW). ``conv2d_forward``
+computes PyTorch's cross-correlation as one matrix product over the windows of the input
+(im2col); max and average pooling take every KH x KW window of each channel. The argument
+checks are in :mod:`bpkit.ops._args`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._args import _conv2d_args, _conv2d_dout, _pool_args, _pool_dout
+
+__all__ = ["conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
+           "avgpool2d_forward", "avgpool2d_backward"]
+
+
+def _windows(x, KH, KW, SH, SW):
+    """Read-only view (N, C, H_out, W_out, KH, KW) of every KH x KW window of ``x``, ``SH``/``SW`` apart."""
+    return np.lib.stride_tricks.sliding_window_view(x, (KH, KW), axis=(2, 3))[:, :, ::SH, ::SW]
+
+
+def conv2d_forward(x, W, b, stride=1, padding=0):
+    r"""2-D convolution (cross-correlation, as PyTorch's ``F.conv2d``) of a batch of images.
+
+    $$\texttt{out}[n, f, i, j] = b_f + \sum_{c, k, l} W[f, c, k, l]\;
+    x_{\text{pad}}[n, c,\; i s + k,\; j s + l],$$
+
+    with $s$ the stride and $x_{\text{pad}}$ the input with ``padding`` zeros around each image.
+    Every output sums the products of one filter with one window of the input, so the whole
+    layer is one matrix product (im2col): the windows become the columns of a matrix ``cols``
+    of shape (C KH KW, N H_out W_out), and ``W.reshape(F, -1) @ cols`` gives every output at once.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        A batch of N images with C channels of H x W pixels.
+    W : ndarray, shape (F, C, KH, KW)
+        F filters, each spanning all C channels of a KH x KW window.
+    b : ndarray, shape (F,)
+        One bias per filter.
+    stride : int >= 1, default 1
+        Step between windows, in both directions.
+    padding : int >= 0, default 0
+        Rows and columns of zeros added on each side of every image.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out, W_out)
+        With ``H_out = (H + 2*padding - KH) // stride + 1`` and the same rule for ``W_out``.
+    cache : tuple
+        ``(x.shape, W, cols, stride, padding)``, what :func:`conv2d_backward` needs.
+    """
+    x, W, b, s, p = _conv2d_args(x, W, b, stride, padding)
+    N, C = x.shape[:2]
+    F, _, KH, KW = W.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+    win = _windows(xp, KH, KW, s, s)                                  # (N, C, H_out, W_out, KH, KW), a view
+    H_out, W_out = win.shape[2:4]
+    cols = win.transpose(1, 4, 5, 0, 2, 3).reshape(C * KH * KW, N * H_out * W_out)   # im2col: a copy
+    out = W.reshape(F, -1) @ cols                                    # (F, N H_out W_out)
+    out += b[:, None]
+    out = np.ascontiguousarray(out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3))
+    return out, (x.shape, W, cols, s, p)
+
+
+def conv2d_backward(dout, cache):
+    r"""Gradients of :func:`conv2d_forward`: ``(dx, dW, db)``.
+
+    With the windows as the columns of ``cols`` and ``dout`` as a matrix $G$ of shape
+    (F, N H_out W_out), the layer is the affine map $W_{\text{mat}}\,\texttt{cols} + b$, so as
+    for a dense layer $\texttt{dW} = G\,\texttt{cols}^\top$ and $\texttt{db}$ sums $G$ over
+    its columns. The gradient for the windows, $W_{\text{mat}}^\top G$, goes back to the pixels
+    the windows were cut from (col2im): a pixel sums the gradients of every window that
+    contains it, which we add up one kernel offset $(k, l)$ at a time.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        From :func:`conv2d_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dW : ndarray, shape (F, C, KH, KW)
+    db : ndarray, shape (F,)
+    """
+    dout = _conv2d_dout(dout, cache, "conv2d_backward")
+    (N, C, H, Wd), W, cols, s, p = cache
+    G, dW, db = _conv2d_param_grads(dout, cache)
+    F, _, KH, KW = W.shape
+    H_out, W_out = dout.shape[2:]
+    dcols = (W.reshape(F, -1).T @ G).reshape(C, KH, KW, N, H_out, W_out)
+    dxp = np.zeros((N, C, H + 2 * p, Wd + 2 * p), dtype=dcols.dtype)
+    for k in range(KH):                                  # col2im, one kernel offset at a time
+        for l in range(KW):
+            dxp[:, :, k:k + s * (H_out - 1) + 1:s, l:l + s * (W_out - 1) + 1:s] += \
+                dcols[:, k, l].transpose(1, 0, 2, 3)
+    dx = np.ascontiguousarray(dxp[:, :, p:p + H, p:p + Wd]) if p else dxp
+    return dx, dW, db
+
+
+def _conv2d_param_grads(dout, cache):
+    """``(G, dW, db)`` with ``G`` = ``dout`` as a matrix (F, N H_out W_out); shared with ``Conv2d.backward``."""
+    _, W, cols, _, _ = cache
+    G = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(W.shape[0], cols.shape[1])   # columns as in cols
+    return G, (G @ cols.T).reshape(W.shape), G.sum(axis=1)
+
+
+def maxpool2d_forward(x, kernel_size=2, stride=None):
+    r"""Max pooling: the largest value of every KH x KW window of each channel.
+
+    $\texttt{out}[n, c, i, j] = \max_{k, l}\, x[n, c,\; i s_H + k,\; j s_W + l]$.
+    Windows that would run past the bottom or right edge are dropped, as in PyTorch.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kernel_size : int or (KH, KW), default 2
+    stride : int or (SH, SW), optional
+        Defaults to ``kernel_size``: windows side by side, not overlapping.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out)
+        ``H_out = (H - KH) // SH + 1``, and the same rule for ``W_out``.
+    cache : tuple
+        ``(x.shape, argmax, kernel, stride)``: for every window the flat index, in
+        ``range(KH * KW)``, of its maximum (the first one on ties, as PyTorch does on the CPU).
+    """
+    x, (KH, KW), (SH, SW) = _pool_args(x, kernel_size, stride, "maxpool2d_forward")
+    win = _windows(x, KH, KW, SH, SW)
+    win = win.reshape(win.shape[:4] + (KH * KW,))                     # (N, C, H_out, W_out, KH KW): a copy
+    argmax = win.argmax(axis=-1)
+    out = np.take_along_axis(win, argmax[..., None], axis=-1)[..., 0]
+    return out, (x.shape, argmax, (KH, KW), (SH, SW))
+
+
+def maxpool2d_backward(dout, cache):
+    r"""Gradient of max pooling: each window sends its ``dout`` to the input that was its maximum.
+
+    Every other input of the window gets nothing from it. Where windows overlap (stride smaller
+    than the window), an input that is the maximum of several windows sums their gradients.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    dout = _pool_dout(dout, cache, "maxpool2d_backward")
+    x_shape, argmax, (KH, KW), (SH, SW) = cache
+    N, C, H, Wd = x_shape
+    H_out, W_out = argmax.shape[2:]
+    row = np.arange(H_out)[:, None] * SH + argmax // KW             # (N, C, H_out, W_out): the row of each max
+    col = np.arange(W_out) * SW + argmax % KW                       # and its column
+    flat = (np.arange(N * C).reshape(N, C, 1, 1) * H + row) * Wd + col   # its index in x.ravel()
+    dx = np.bincount(flat.ravel(), weights=dout.ravel(), minlength=N * C * H * Wd)
+    return dx.reshape(x_shape).astype(dout.dtype, copy=False)
+
+
+def avgpool2d_forward(x, kernel_size=2, stride=None):
+    r"""Average pooling: the mean of every KH x KW window of each channel.
+
+    $\texttt{out}[n, c, i, j] = \frac{1}{KH\,KW} \sum_{k, l} x[n, c,\; i s_H + k,\; j s_W + l]$.
+    Parameters and output shape as in :func:`maxpool2d_forward`; ``cache`` is
+    ``(x.shape, kernel, stride)``.
+    """
+    x, (KH, KW), (SH, SW) = _pool_args(x, kernel_size, stride, "avgpool2d_forward")
+    out = _windows(x, KH, KW, SH, SW).mean(axis=(-2, -1))
+    return out.astype(x.dtype, copy=False), (x.shape, (KH, KW), (SH, SW))
+
+
+def avgpool2d_backward(dout, cache):
+    r"""Gradient of average pooling: each window spreads ``dout / (KH KW)`` evenly over its inputs.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    dout = _pool_dout(dout, cache, "avgpool2d_backward")
+    x_shape, (KH, KW), (SH, SW) = cache
+    H_out, W_out = dout.shape[2:]
+    share = dout / (KH * KW)
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    for k in range(KH):                                   # one kernel offset at a time
+        for l in range(KW):
+            dx[:, :, k:k + SH * (H_out - 1) + 1:SH, l:l + SW * (W_out - 1) + 1:SW] += share
+    return dx

@@ -1,0 +1,336 @@
+r"""Recurrent layers, a vanilla RNN and the LSTM, one step and whole sequences: Chapter 8.
+
+Sequences are (N, T, D) and hidden states (N, T, H). Over a sequence the forward pass loops
+over time, and the backward pass (backpropagation through time) walks back from the last step;
+the weights are shared by every step, so their gradients sum over time.
+
+An LSTM stacks its four gates side by side, in the order i, f, o, g: Wx is (D, 4H), Wh is
+(H, 4H) and b is (4H,), and columns [0, H) belong to the input gate i, [H, 2H) to the forget
+gate f, [2H, 3H) to the output gate o and [3H, 4H) to the candidate g. The three sigmoid
+gates are then one contiguous block. PyTorch's nn.LSTM uses the order i, f, g, o and stores
+the transposes, weight_ih (4H, D) and weight_hh (4H, H), with two biases b_ih + b_hh.
+
+The argument checks are in :mod:`bpkit.ops._args`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._args import (_dout_like, _lstm_args, _lstm_step_args, _lstm_step_douts, _rnn_args, _rnn_step_args,
+                    _sequence_dh)
+from .activations import sigmoid
+
+__all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+           "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"]
+
+
+def _recurrent_param_grads(x, h0, h, dz):
+    """``(dWx, dWh, db)`` from the gradients ``dz`` (N, T, G H) of every step's pre-activation.
+
+    The weights are shared by all steps, so their gradients sum over the batch *and* over time:
+    with the steps stacked as rows, each is one matrix product.
+    """
+    N, T, D = x.shape
+    h_prev = np.concatenate([h0[:, None], h[:, :-1]], axis=1)          # (N, T, H): the state each step read
+    dz2 = dz.reshape(N * T, -1)
+    return x.reshape(N * T, D).T @ dz2, h_prev.reshape(N * T, -1).T @ dz2, dz2.sum(axis=0)
+
+
+def rnn_step_forward(x, h_prev, Wx, Wh, b):
+    r"""One step of a vanilla RNN: $h = \tanh(x W_x + h_{\text{prev}} W_h + b)$.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+        The inputs of this time step, one row per sequence.
+    h_prev : ndarray, shape (N, H)
+        The hidden state after the previous step.
+    Wx : ndarray, shape (D, H)
+        Input-to-hidden weights.
+    Wh : ndarray, shape (H, H)
+        Hidden-to-hidden weights: the recurrence.
+    b : ndarray, shape (H,)
+
+    Returns
+    -------
+    h : ndarray, shape (N, H)
+        The new hidden state.
+    cache : tuple
+        ``(x, h_prev, Wx, Wh, h)``, what :func:`rnn_step_backward` needs.
+    """
+    x, h_prev, Wx, Wh, b = _rnn_step_args(x, h_prev, Wx, Wh, b)
+    h = np.tanh(x @ Wx + h_prev @ Wh + b)
+    return h, (x, h_prev, Wx, Wh, h)
+
+
+def rnn_step_backward(dh, cache):
+    r"""Gradients of one RNN step: ``(dx, dh_prev, dWx, dWh, db)``.
+
+    With $z = x W_x + h_{\text{prev}} W_h + b$ and $h = \tanh z$, first
+    $dz = dh \odot (1 - h^2)$; then $z$ is two dense layers added, so
+    $dx = dz\,W_x^\top$, $dh_{\text{prev}} = dz\,W_h^\top$, $dW_x = x^\top dz$,
+    $dW_h = h_{\text{prev}}^\top dz$ and $db = \sum_n dz_{n,:}$.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, H)
+        Gradient of the loss with respect to the step's output ``h``.
+    cache : tuple
+        From :func:`rnn_step_forward`.
+
+    Returns
+    -------
+    dx : (N, D), dh_prev : (N, H), dWx : (D, H), dWh : (H, H), db : (H,)
+    """
+    dh = _dout_like(dh, cache[-1], "rnn_step_backward", "dh")      # cache[-1] is the output h
+    x, h_prev, Wx, Wh, h = cache
+    dz = dh * (1 - h * h)
+    return dz @ Wx.T, dz @ Wh.T, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    r"""A vanilla RNN over whole sequences: $h_t = \tanh(x_t W_x + h_{t-1} W_h + b)$ for $t = 1, \dots, T$.
+
+    The same weights serve every step. The input part $x_t W_x + b$ of all steps is one matrix
+    product; only the recurrence $h_{t-1} W_h$ needs the loop over time.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+        N sequences of T steps with D features each.
+    h0 : ndarray, shape (N, H)
+        The state before the first step, $h_0$ (zeros for a fresh start).
+    Wx : ndarray, shape (D, H)
+    Wh : ndarray, shape (H, H)
+    b : ndarray, shape (H,)
+
+    Returns
+    -------
+    h : ndarray, shape (N, T, H)
+        Every hidden state: ``h[:, t]`` is the state after reading ``x[:, t]``
+        ($h_{t+1}$ in the 1-based formula).
+    cache : tuple
+        ``(x, h0, Wx, Wh, h)``, what :func:`rnn_backward` needs.
+    """
+    x, h0, Wx, Wh, b = _rnn_args(x, h0, Wx, Wh, b)
+    xw = x @ Wx + b                                  # (N, T, H): the input part of every step at once
+    h = np.empty(xw.shape, dtype=xw.dtype)
+    h_t = h0
+    for t in range(x.shape[1]):                      # the recurrence: one step after the other
+        h_t = np.tanh(xw[:, t] + h_t @ Wh)
+        h[:, t] = h_t
+    return h, (x, h0, Wx, Wh, h)
+
+
+def rnn_backward(dh, cache):
+    r"""Backpropagation through time for :func:`rnn_forward`: ``(dx, dh0, dWx, dWh, db)``.
+
+    ``dh[:, t]`` is the gradient of the loss with respect to ``h[:, t]`` from the layers that
+    read it (zeros where nothing does). But $h_t$ also feeds step $t + 1$, so its full
+    gradient adds what flows back from there. Walking from the last step to the first, with
+    $dh_{\text{next}} = 0$ after the last step:
+
+    $$dz_t = (dh_t + dh_{\text{next}}) \odot (1 - h_t^2), \qquad dh_{\text{next}} = dz_t\, W_h^\top,$$
+
+    and after the first step $dh_{\text{next}}$ is the gradient for ``h0``. The weights are
+    shared by every step, so their gradients sum over time (and the batch):
+    $dW_x = \sum_t x_t^\top dz_t$, $dW_h = \sum_t h_{t-1}^\top dz_t$, $db = \sum_{t,n} dz_t$.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, T, H)
+        Upstream gradient for every hidden state.
+    cache : tuple
+        From :func:`rnn_forward`.
+
+    Returns
+    -------
+    dx : (N, T, D), dh0 : (N, H), dWx : (D, H), dWh : (H, H), db : (H,)
+    """
+    dh = _sequence_dh(dh, cache, "rnn_backward")
+    x, h0, Wx, Wh, h = cache
+    dz, dh0 = _rnn_bptt(dh, cache)
+    return (dz @ Wx.T, dh0) + _recurrent_param_grads(x, h0, h, dz)
+
+
+def _rnn_bptt(dh, cache):
+    """The loop of :func:`rnn_backward`: ``dz`` (N, T, H) for every step, and ``dh0``."""
+    _, h0, _, Wh, h = cache
+    dz = np.empty_like(h)
+    dh_next = np.zeros_like(h0)                      # gradient reaching h_t from step t + 1
+    for t in reversed(range(h.shape[1])):
+        dz[:, t] = (dh[:, t] + dh_next) * (1 - h[:, t] * h[:, t])
+        dh_next = dz[:, t] @ Wh.T
+    return dz, dh_next
+
+
+def _lstm_cell(xw, h_prev, c_prev, Wh):
+    """One LSTM step from its input part ``xw = x Wx + b`` (N, 4H): ``(h, c, step cache)``."""
+    H = h_prev.shape[1]
+    a = xw + h_prev @ Wh                             # (N, 4H): pre-activations of the gates i, f, o, g
+    ifo = sigmoid(a[:, :3 * H])                      # the three sigmoid gates sit side by side
+    i, f, o = ifo[:, :H], ifo[:, H:2 * H], ifo[:, 2 * H:]
+    g = np.tanh(a[:, 3 * H:])
+    c = f * c_prev + i * g
+    tc = np.tanh(c)
+    return o * tc, c, (c_prev, i, f, o, g, tc)
+
+
+def _lstm_cell_backward(dh, dc, step):
+    """``(da, dc_prev)`` for one step: ``da`` (N, 4H) is the gradient of the gate pre-activations."""
+    c_prev, i, f, o, g, tc = step
+    dc = dc + dh * o * (1 - tc * tc)                 # c reaches the loss directly and through h = o tanh(c)
+    di, df, do, dg = dc * g, dc * c_prev, dh * tc, dc * i
+    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g * g)], axis=1)
+    return da, dc * f
+
+
+def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
+    r"""One step of an LSTM (Hochreiter and Schmidhuber, 1997, with the forget gate of Gers et al., 2000).
+
+    With $a = x W_x + h_{\text{prev}} W_h + b$ split into four blocks of H columns,
+
+    $$i = \sigma(a_i),\quad f = \sigma(a_f),\quad o = \sigma(a_o),\quad g = \tanh(a_g),$$
+    $$c = f \odot c_{\text{prev}} + i \odot g, \qquad h = o \odot \tanh(c).$$
+
+    The input gate $i$ decides how much of the candidate $g$ enters the cell, the forget gate
+    $f$ how much of the old cell $c_{\text{prev}}$ stays, the output gate $o$ how much of the
+    cell is shown as $h$.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    h_prev, c_prev : ndarray, shape (N, H)
+        Hidden and cell state after the previous step.
+    Wx : ndarray, shape (D, 4H)
+        Input-to-gate weights, gate blocks in the order i, f, o, g. PyTorch's ``nn.LSTM``
+        orders them i, f, g, o and stores the transpose, ``weight_ih`` (4H, D).
+    Wh : ndarray, shape (H, 4H)
+        Hidden-to-gate weights, the same order.
+    b : ndarray, shape (4H,)
+        PyTorch has two biases, ``bias_ih`` and ``bias_hh``; only their sum matters.
+
+    Returns
+    -------
+    h, c : ndarray, shape (N, H)
+        The new hidden and cell state (an LSTM step has two outputs).
+    cache : tuple
+        ``(x, h_prev, Wx, Wh, step)``, what :func:`lstm_step_backward` needs.
+    """
+    x, h_prev, c_prev, Wx, Wh, b = _lstm_step_args(x, h_prev, c_prev, Wx, Wh, b)
+    h, c, step = _lstm_cell(x @ Wx + b, h_prev, c_prev, Wh)
+    return h, c, (x, h_prev, Wx, Wh, step)
+
+
+def lstm_step_backward(dh, dc, cache):
+    r"""Gradients of one LSTM step: ``(dx, dh_prev, dc_prev, dWx, dWh, db)``.
+
+    The cell state reaches the loss twice, directly (``dc``, from the next step) and through
+    $h = o \odot \tanh(c)$, so its full gradient is $dc + dh \odot o \odot (1 - \tanh^2 c)$. From it,
+    $do = dh \odot \tanh c$, $di = dc \odot g$, $dg = dc \odot i$, $df = dc \odot c_{\text{prev}}$
+    and $dc_{\text{prev}} = dc \odot f$; through the sigmoids and the tanh to the pre-activations
+    $da$ (N, 4H), and from there as for :func:`rnn_step_backward`:
+    $dx = da\,W_x^\top$, $dh_{\text{prev}} = da\,W_h^\top$, $dW_x = x^\top da$, $dW_h = h_{\text{prev}}^\top da$,
+    $db = \sum_n da_{n,:}$.
+
+    Parameters
+    ----------
+    dh, dc : ndarray, shape (N, H)
+        Gradients of the loss with respect to the step's outputs ``h`` and ``c``
+        (``dc`` is zeros if nothing but ``h`` is used).
+    cache : tuple
+        From :func:`lstm_step_forward`.
+
+    Returns
+    -------
+    dx : (N, D), dh_prev : (N, H), dc_prev : (N, H), dWx : (D, 4H), dWh : (H, 4H), db : (4H,)
+    """
+    dh, dc = _lstm_step_douts(dh, dc, cache)
+    x, h_prev, Wx, Wh, step = cache
+    da, dc_prev = _lstm_cell_backward(dh, dc, step)
+    return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def lstm_forward(x, h0, Wx, Wh, b, c0=None):
+    r"""An LSTM over whole sequences: :func:`lstm_step_forward` for $t = 1, \dots, T$.
+
+    The input part $x_t W_x + b$ of all steps is one matrix product; the loop over time
+    computes the rest of each step from the previous hidden and cell state.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, T, D)
+    h0 : ndarray, shape (N, H)
+        The hidden state before the first step.
+    Wx : ndarray, shape (D, 4H)
+    Wh : ndarray, shape (H, 4H)
+    b : ndarray, shape (4H,)
+        Gate blocks in the order i, f, o, g, as in :func:`lstm_step_forward`.
+    c0 : ndarray, shape (N, H), optional
+        The cell state before the first step; ``None`` (the default) means zeros, a constant.
+
+    Returns
+    -------
+    h : ndarray, shape (N, T, H)
+        Every hidden state: ``h[:, t]`` is the state after reading ``x[:, t]``. (The cell
+        states are internal to the layer and stay in the cache.)
+    cache : tuple
+        What :func:`lstm_backward` needs: ``(x, h0, Wx, Wh, h, steps, c0_given)``, with one
+        step cache per time step.
+    """
+    x, h0, Wx, Wh, b, c0_arr = _lstm_args(x, h0, Wx, Wh, b, c0)
+    xw = x @ Wx + b                                  # (N, T, 4H): the input part of every step at once
+    h = np.empty(x.shape[:2] + h0.shape[1:], dtype=xw.dtype)
+    h_t, c_t = h0, (np.zeros_like(h0) if c0_arr is None else c0_arr)
+    steps = []
+    for t in range(x.shape[1]):                      # the recurrence: one step after the other
+        h_t, c_t, step = _lstm_cell(xw[:, t], h_t, c_t, Wh)
+        h[:, t] = h_t
+        steps.append(step)
+    return h, (x, h0, Wx, Wh, h, steps, c0_arr is not None)
+
+
+def lstm_backward(dh, cache):
+    r"""Backpropagation through time for :func:`lstm_forward`: ``(dx, dh0, dWx, dWh, db)``, and ``dc0``.
+
+    As in :func:`rnn_backward`, walk from the last step to the first, adding to each
+    ``dh[:, t]`` the gradient that flows back from step $t + 1$; an LSTM passes back two
+    gradients, for $h_{t-1}$ and for the cell $c_{t-1}$, and :func:`lstm_step_backward` is
+    each step's rule. Along the cell the gradient is only multiplied by the forget gate,
+    $dc_{t-1} = dc_t \odot f_t$ (plus new contributions), which is what lets it reach far back.
+    The weight gradients sum over time and the batch.
+
+    The result has one gradient per array given to the forward pass, in the same order: a
+    sixth entry, ``dc0`` (N, H), is returned if and only if ``c0`` was passed to
+    :func:`lstm_forward` (otherwise the initial cell state was the constant zero).
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, T, H)
+        Upstream gradient for every hidden state.
+    cache : tuple
+        From :func:`lstm_forward`.
+
+    Returns
+    -------
+    dx : (N, T, D), dh0 : (N, H), dWx : (D, 4H), dWh : (H, 4H), db : (4H,), and dc0 : (N, H)
+    if ``c0`` was given.
+    """
+    dh = _sequence_dh(dh, cache, "lstm_backward")
+    x, h0, Wx, Wh, h, _, c0_given = cache
+    da, dh0, dc0 = _lstm_bptt(dh, cache)
+    grads = (da @ Wx.T, dh0) + _recurrent_param_grads(x, h0, h, da)
+    return grads + (dc0,) if c0_given else grads
+
+
+def _lstm_bptt(dh, cache):
+    """The loop of :func:`lstm_backward`: ``da`` (N, T, 4H) for every step, ``dh0`` and ``dc0``."""
+    _, h0, _, Wh, h, steps, _ = cache
+    N, T, H = h.shape
+    da = np.empty((N, T, 4 * H), dtype=h.dtype)
+    dh_next, dc_next = np.zeros_like(h0), np.zeros_like(h0)     # gradients reaching step t from step t + 1
+    for t in reversed(range(T)):
+        da[:, t], dc_next = _lstm_cell_backward(dh[:, t] + dh_next, dc_next, steps[t])
+        dh_next = da[:, t] @ Wh.T
+    return da, dh_next, dc_next
