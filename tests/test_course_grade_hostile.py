@@ -251,3 +251,24 @@ def test_jobs_do_not_change_a_byte(hostile):
     one, two = hostile["subset"]
     assert _tree(one) == _tree(two)
     assert (one / "grades.csv").read_text().count("\n") == 4
+
+
+@pytest.mark.parametrize("mode", ["unshare", "none"])
+def test_weaker_containment_still_grades_and_warns_loudly(tmp_path, monkeypatch, mode):
+    from bpkit.course import _contain
+    if mode == "unshare" and not _contain._probe(["unshare", "--net", "--pid", "--fork", "--kill-child", "true"]):
+        pytest.skip("unshare does not work here")
+    monkeypatch.setenv("BPFS_SANDBOX", mode)
+    _contain.containment.cache_clear()
+    try:
+        sub = tmp_path / f"ada_{STEM}.ipynb"
+        sub.write_text(json.dumps(_solved()))
+        log = []
+        csv_path, _, _ = course.grade([sub], tmp_path / "out", ROOT, timeout=TIMEOUT, jobs=1, log=log.append, seed=1)
+        assert next(csv.DictReader(csv_path.open()))["total"] == str(FULL)
+        warning = [m for m in log if m.startswith("WARNING")]
+        assert len(warning) == 1 and "bubblewrap is not available" in warning[0]
+        assert ("no network" in warning[0]) == (mode == "unshare")
+    finally:
+        monkeypatch.delenv("BPFS_SANDBOX")
+        _contain.containment.cache_clear()

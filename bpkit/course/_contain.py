@@ -11,10 +11,10 @@ allows, chosen once per run by :func:`containment`:
   hidden, so a submission could read what the grader's user can read.
 * ``none``: limits only.
 
-In every mode the process runs in its own session and process group, as its own user id
-when the grader runs as root (so one submission cannot signal or read another, and the
-process-count limit counts its own processes only), with limits on CPU time, address
-space, processes, file size and open files. ``BPFS_SANDBOX=bwrap|unshare|none`` forces a
+In every mode the process runs in its own session and process group, with limits on CPU
+time, address space, processes, file size and open files. Inside bubblewrap, when the grader
+runs as root, it also runs as a user id of its own (so one submission cannot signal or read
+another, and the process-count limit counts its own processes only). ``BPFS_SANDBOX=bwrap|unshare|none`` forces a
 mode (``bwrap`` fails when it is not available).
 """
 
@@ -93,8 +93,9 @@ def warning(mode: str) -> str | None:
     """The loud warning for a weaker mode, or ``None`` for ``bwrap``."""
     if mode == "bwrap":
         return None
-    what = ("no network, but submissions can read every file your user can read (the course's solutions/ too)"
-            if mode == "unshare" else "submissions can use the network and read every file your user can read")
+    what = ("no network, but submissions run as your user and can read every file your user can read (the "
+            "course's solutions/ too)" if mode == "unshare" else
+            "submissions run as your user, can use the network and read every file your user can read")
     return (f"WARNING: bubblewrap is not available, so grading is only partly contained: {what}. Install it "
             "(apt-get install bubblewrap) before grading untrusted work.")
 
@@ -247,9 +248,10 @@ class Sandbox:
 def start(slot: int, limits: Limits, hidden=(), mode=None) -> Sandbox:
     """Start a contained :mod:`bpkit.course._sandbox` process; ``slot`` (0, 1, ...) picks its user id."""
     mode = mode or containment()
-    root = os.geteuid() == 0
-    uid = _BASE_UID + slot if root else 0
-    base = 0 if root else len(_processes_of(os.getuid()))
+    # its own user id only inside bubblewrap, whose file system it can read; elsewhere Python may live
+    # in a folder only the grader's user can read (e.g. /root/.pyenv)
+    uid = _BASE_UID + slot if os.geteuid() == 0 and mode == "bwrap" else 0
+    base = 0 if uid else len(_processes_of(os.getuid()))
     r_req, w_req = os.pipe()
     r_rep, w_rep = os.pipe()
     server = [sys.executable, "-I", "-m", "bpkit.course._sandbox", "--fds", f"{r_req},{w_rep}", "--uid", str(uid),
@@ -261,9 +263,6 @@ def start(slot: int, limits: Limits, hidden=(), mode=None) -> Sandbox:
         env, cwd = {}, "/"
     else:
         workdir = tempfile.mkdtemp(prefix="bpfs-grade-")
-        if root:
-            os.chown(workdir, uid, uid)
-        os.chmod(workdir, 0o700)
         argv = server if mode == "none" else [shutil.which("unshare"), "--net", "--pid", "--fork", "--kill-child"] + server
         env, cwd = _environment(workdir), workdir
     try:
