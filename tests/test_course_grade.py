@@ -106,7 +106,9 @@ def test_csv_has_one_row_per_student_one_column_per_exercise_total_and_reason(ba
     header = batch["csv"].read_text().splitlines()[0].split(",")
     ids = [e.grade_id for e in course.chapters(ROOT, [1])[0].exercises]
     assert header == ["student"] + ids + ["total", "reason"]
-    assert list(batch["rows"]) == sorted(["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"])
+    assert list(batch["rows"]) == ["(max points)"] + sorted(["alice", "bob", "carol", "dave", "erin", "frank", "grace",
+                                                             "heidi"])
+    assert batch["rows"]["(max points)"]["total"] == "11"
 
 
 def test_correct_submission_gets_full_marks_and_unsolved_gets_zero(batch):
@@ -144,11 +146,11 @@ def test_deleting_the_working_directory_touches_nothing_outside_the_temporary_co
     assert not (Path.cwd() / "written_by_student.txt").exists()
 
 
-def test_edited_check_cell_gets_zero_for_its_exercise_only(batch):
-    frank = batch["rows"]["frank"]
-    assert frank["ex1_3_sigmoid"] == "0" and frank["total"] == "9"
-    assert "check cell ex1_3_sigmoid_check was edited" in frank["reason"]
-    assert "the check cell was edited" in batch["pages"]["frank"]
+def test_edited_check_cell_is_restored_graded_as_released_and_noted(batch):
+    frank = batch["rows"]["frank"]              # the check cell was replaced by a print of a verdict
+    assert frank["ex1_3_sigmoid"] == "2" and frank["total"] == "11"
+    assert "check cell ex1_3_sigmoid_check was edited; graded with the released check" in frank["reason"]
+    assert "graded with the released check" in batch["pages"]["frank"]
 
 
 def test_file_that_is_not_json_gets_a_row_with_the_reason(batch):

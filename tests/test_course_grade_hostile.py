@@ -243,14 +243,15 @@ def test_nothing_outside_the_sandbox_changed_and_no_connection_was_made(hostile)
 
 
 def test_every_submission_has_a_row_and_the_grader_survived(hostile):
-    assert len(hostile["rows"]) == 14
+    assert len(hostile["rows"]) == 14 + 1                      # and the row of maximum points
     assert any("14 students" in line for line in hostile["log"])
 
 
 def test_jobs_do_not_change_a_byte(hostile):
     one, two = hostile["subset"]
-    assert _tree(one) == _tree(two)
-    assert (one / "grades.csv").read_text().count("\n") == 4
+    files = lambda d: {k: v for k, v in _tree(d).items() if k != "gradebook.sqlite"}  # noqa: E731 (dates inside)
+    assert files(one) == files(two) and "grades.csv" in files(one) and len(files(one)) == 2 + 3
+    assert (one / "grades.csv").read_text().count("\n") == 5
 
 
 @pytest.mark.parametrize("mode", ["unshare", "none"])

@@ -50,7 +50,7 @@ class Limits:
     """Resource limits of one submission's process (0: no limit)."""
 
     cpu_seconds: int = 300
-    memory_bytes: int = 4 * 2 ** 30
+    memory_bytes: int = 2 * 2 ** 30
     processes: int = 64
     file_bytes: int = 64 * 2 ** 20
     open_files: int = 256

@@ -10,9 +10,9 @@ For each submission:
    under its file name.
 3. Its locked cells (nbgrader ``locked: true``: set-up, widgets, checks) are compared with the
    released exercise notebook, cell by ``grade_id`` (or by source when an editor dropped the
-   metadata), after normalising trailing white space. An edited or deleted **check** cell gives
-   0 points for its exercise; any other edited locked cell is restored from the release (as
-   nbgrader does) and noted.
+   metadata), after normalising trailing white space. An edited locked cell, a check cell
+   included, is restored from the release (as nbgrader does) and noted; a deleted check cell
+   runs, as released, at the end of the notebook.
 4. The code cells run in a fresh, contained process (:mod:`bpkit.course._contain`: with
    bubblewrap no network, none of the course's files, its own user id and a temporary HOME;
    limits on CPU, memory, processes, file size and open files). Errors in cells do not stop
@@ -27,10 +27,15 @@ For each submission:
    of :mod:`bpkit.checks`) gets 0 for it, whether the call is in its source or happens while
    the check calls it.
 
-Outputs, in ``DIR``: ``grades.csv`` (one row per student, sorted; one column per exercise
-``grade_id``; ``total``; ``reason``, empty when nothing went wrong) and
-``feedback/STUDENT.html`` with every verdict, the details and the hints. Both are
-deterministic: no times, no absolute paths. Progress goes to stderr.
+Everything is merged into the gradebook ``DIR/gradebook.sqlite`` (:mod:`bpkit.course.gradebook`),
+and written from it (:mod:`bpkit.course.reports`). Who a file belongs to, and which of a student's
+files counts, follows :mod:`bpkit.course.identity`.
+
+Outputs, in ``DIR``: ``grades.csv`` (a row of maximum points, then one row per student,
+sorted; one column per exercise ``grade_id``; ``total``; ``reason``, empty when nothing went
+wrong), ``feedback/STUDENT.html`` with every verdict, the details and the hints but the last
+(nearly the answer), and ``report.txt`` (who has no submission). All are deterministic: no
+times, no absolute paths. Progress goes to stderr.
 
 What it does not guarantee: a student who copies bpkit's source into the answer under another
 name is not detected (that is plagiarism, for a person to judge), and without bubblewrap the
@@ -39,9 +44,6 @@ submission can read the files your user can read (a warning says so).
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import json
 import os
 import re
@@ -79,6 +81,7 @@ class ExerciseGrade:
     message: str
     hints: list = field(default_factory=list)
     details: list = field(default_factory=list)
+    mistake: str | None = None
 
 
 @dataclass
@@ -188,6 +191,9 @@ def _prepare(sub: dict, ch):
         where.insert(0, (0, "setup"))
         restored.append("setup")
         missing.remove("setup")
+    for gid in [g for g in missing if g in checks]:   # a deleted check runs, as released, at the end
+        run.append((_without_hidden_tests(locked[gid]), gid, "check"))
+        where.append((len(sub.get("cells", [])) + 1, gid))
     return run, where, edited, restored, missing
 
 
@@ -307,8 +313,9 @@ def grade_notebook(path, chapters, timeout=DEFAULT_TIMEOUT, secret=0, slot=0, ro
             records, errors, stop, at = _run_cells(sandbox, cells, where, ch, timeout, secret, path.name)
         finally:
             sandbox.close(time.monotonic() + 5)
-    result.reasons += [f"{path.name}: check cell {g} was edited or deleted; 0 points for it. Restore the cell "
-                       "from the released notebook." for g in edited + [m for m in missing if m.endswith("_check")]]
+    result.reasons += [f"{path.name}: check cell {g} was edited; graded with the released check" for g in edited]
+    result.reasons += [f"{path.name}: check cell {g} was deleted; the released check ran at the end of the notebook"
+                       for g in missing if g.endswith("_check")]
     result.reasons += [f"{path.name}: locked cell {g} was edited; graded with the released version"
                        for g in restored]
     result.reasons += errors
@@ -317,14 +324,9 @@ def grade_notebook(path, chapters, timeout=DEFAULT_TIMEOUT, secret=0, slot=0, ro
         what = {"timeout": f"stopped at the {timeout:g} s time limit in {label}",
                 "dead": f"the kernel died in {label}"}.get(stop, f"could not run: {_clean(stop)}")
         result.reasons.append(f"{path.name}: {what}; exercises not checked by then get 0.")
-    bad = set(edited) | {m for m in missing if m.endswith("_check")}
     for e in ch.exercises:
         rec = records.get(e.check_id)
-        if e.check_id in bad:
-            g = ExerciseGrade(e.grade_id, e.number, e.title, 0, e.points, "check edited",
-                              "the check cell was edited or deleted, so this exercise gets 0. Restore it from "
-                              "the released notebook (copy the cell back) and submit again.")
-        elif rec is None:
+        if rec is None:
             why = {"timeout": f"the notebook hit the {timeout:g} s time limit before this check ran",
                    "dead": "the kernel died before this check ran"}.get(stop, "this check did not run")
             g = ExerciseGrade(e.grade_id, e.number, e.title, 0, e.points, "not run", why + ".")
@@ -333,7 +335,8 @@ def grade_notebook(path, chapters, timeout=DEFAULT_TIMEOUT, secret=0, slot=0, ro
             g = ExerciseGrade(e.grade_id, e.number, e.title, min(pts, e.points), e.points,
                               str(rec.get("status")), _clean(rec.get("message", ""), None, 2000),
                               [_clean(h, None, 2000) for h in rec.get("hints", [])],
-                              [_clean(d, None, 500) for d in rec.get("details", [])])
+                              [_clean(d, None, 500) for d in rec.get("details", [])],
+                              rec.get("mistake") if rec.get("status") != "correct" else None)
             if rec.get("mistake") == OWN_WORK_MISTAKE:
                 result.reasons.append(f"{path.name}: exercise {e.number} calls bpkit's own code; 0 points for it: "
                                       f"{_clean(rec.get('message', ''), None, 300)}")
@@ -381,75 +384,22 @@ def _run_all(paths, chs, timeout, jobs, log, secret, root):
     return results
 
 
-def _fmt(x) -> str:
-    return f"{x:g}"
+def grade(submissions, out, root=".", timeout=DEFAULT_TIMEOUT, jobs=None, log=None, seed=None, roster=None,
+          student=None, hints=None):
+    """Grade ``submissions`` into the gradebook in ``out``; return ``(csv path, [feedback paths], [NotebookGrade])``.
 
-
-def _csv(rows, columns) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student"] + [e.grade_id for e in columns] + ["total", "reason"])
-    for student, grades in rows:
-        points = {e.grade_id: e.points for g in grades for e in g.exercises}
-        total = sum(points.get(e.grade_id, 0) for e in columns)
-        reasons = [r for g in grades for r in g.reasons]
-        w.writerow([student] + [_fmt(points.get(e.grade_id, 0)) for e in columns] + [_fmt(total), "; ".join(reasons)])
-    return buf.getvalue()
-
-
-_STATUS = {"correct": ("#1a7f37", "correct"), "incorrect": ("#b35900", "incorrect"),
-           "not_attempted": ("#57606a", "not attempted"), "error": ("#cf222e", "error")}
-
-
-def _feedback(student, grades, columns) -> str:
-    e = html.escape
-    got = sum(x.points for g in grades for x in g.exercises)
-    total = sum(c.points for c in columns)
-    parts = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
-             f"<title>Feedback for {e(student)}</title>",
-             "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-             "table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:4px 8px;text-align:left}"
-             ".ex{border-left:4px solid #888;padding:2px 10px;margin:1em 0}.problem{color:#cf222e}"
-             "code{background:#f6f8fa}</style></head><body>",
-             f"<h1>Feedback for {e(student)}</h1>", f"<p><b>Total: {_fmt(got)} / {_fmt(total)} points.</b></p>"]
-    for g in grades:
-        parts.append(f"<h2>{e(g.filename)}" + (f" (chapter {e(g.chapter[:2])})" if g.chapter else "") + "</h2>")
-        if g.reasons:
-            parts.append("<ul class='problem'>" + "".join(f"<li>{e(r)}</li>" for r in g.reasons) + "</ul>")
-        if not g.exercises:
-            continue
-        parts.append("<table><tr><th>Exercise</th><th>Points</th><th>Verdict</th></tr>")
-        for x in g.exercises:
-            parts.append(f"<tr><td>{e(x.number)} {e(x.title)}</td><td>{_fmt(x.points)} / {_fmt(x.max_points)}</td>"
-                         f"<td>{e(_STATUS.get(x.status, ('', x.status))[1])}</td></tr>")
-        parts.append("</table>")
-        for x in g.exercises:
-            colour, label = _STATUS.get(x.status, ("#888", x.status))
-            parts.append(f"<div class='ex' style='border-color:{colour}' id='{e(x.grade_id)}'>"
-                         f"<h3>Exercise {e(x.number)}: {e(x.title)}</h3>"
-                         f"<p><b style='color:{colour}'>{e(label)}</b> ({_fmt(x.points)} / {_fmt(x.max_points)} "
-                         f"points) &mdash; {e(x.message)}</p>")
-            if x.details:
-                parts.append("<details><summary>Details</summary><ul>"
-                             + "".join(f"<li><code>{e(d)}</code></li>" for d in x.details) + "</ul></details>")
-            if x.hints and x.status != "correct":
-                parts.append("<p>Hints, from a nudge to nearly the answer:</p><ol class='hints'>"
-                             + "".join(f"<li>{e(h)}</li>" for h in x.hints) + "</ol>")
-            parts.append("</div>")
-    missing = {c.grade_id for c in columns} - {x.grade_id for g in grades for x in g.exercises}
-    if missing:
-        parts.append("<p class='problem'>Not submitted: " + e(", ".join(sorted(missing))) + " (0 points).</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def grade(submissions, out, root=".", timeout=DEFAULT_TIMEOUT, jobs=None, log=None, seed=None):
-    """Grade ``submissions`` into ``out``; return ``(csv path, [feedback paths], [NotebookGrade])``.
-
-    ``jobs`` submissions run at once (default: the number of CPUs). ``seed`` is the secret
-    the test cases are drawn from (default: a fresh random one, reported in the log); the
-    same seed gives the same files, whatever ``jobs``.
+    The students found in ``submissions`` are added or updated in ``out/gradebook.sqlite``;
+    everyone else keeps their grades. ``student`` grades only that student's files (by id or
+    name). ``roster`` is a CSV of the class (see :mod:`bpkit.course.identity`). ``jobs``
+    submissions run at once (default: the number of CPUs). ``seed`` is the secret the test
+    cases are drawn from (default: a fresh random one, reported in the log); the same seed
+    gives the same files, whatever ``jobs``. ``hints`` is how many hints a feedback page
+    shows for an exercise that is not correct (default: all but the last, which is nearly
+    the answer).
     """
+    from .gradebook import Gradebook
+    from .identity import Roster, RosterError, choose_latest, common_base, identify
+    from .reports import write_reports
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     paths = [Path(p) for p in submissions]
     if not paths:
@@ -465,49 +415,57 @@ def grade(submissions, out, root=".", timeout=DEFAULT_TIMEOUT, jobs=None, log=No
         seed = secrets.randbits(63)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ReleaseError(f"grade: --seed must be a non-negative integer, got {seed!r}.")
+    try:
+        class_list = Roster.read(roster) if roster else None
+    except RosterError as exc:
+        raise ReleaseError(f"grade: {exc}") from None
     chs = load_chapters(root)
-    mode = containment()
-    log(f"grade: test cases from the secret seed {seed} (pass --seed {seed} to grade again the same way); "
-        f"submissions contained by {mode}")
-    if warning(mode):
-        log(warning(mode))
-    results = _run_all(paths, chs, timeout, jobs, log, seed, str(Path(root).resolve()))
-    by_student = {}
-    for p, r in sorted(zip(paths, results), key=lambda pr: (pr[1].student, pr[0].name, str(pr[0]))):
-        by_student.setdefault(r.student, []).append(r)
-    graded = sorted({r.chapter for r in results if r.chapter})
-    columns = [e for ch in chs if ch.stem in graded for e in ch.exercises]
-    rows = []
-    for student, grades in by_student.items():
-        seen, kept = set(), []
-        for g in grades:
-            if g.chapter and g.chapter in seen:
-                first = next(k for k in kept if k.chapter == g.chapter)
-                first.reasons.append(f"{g.filename}: a second submission for {g.chapter}; only {first.filename} "
-                                     "was graded")
-                continue
-            seen.add(g.chapter)
-            kept.append(g)
-        for stem in graded:
-            if stem not in seen:
-                kept.append(NotebookGrade(student, f"{stem}.ipynb", stem,
-                                          reasons=[f"no submission for {stem}"]))
-        rows.append((student, kept))
     out = Path(out)
-    (out / "feedback").mkdir(parents=True, exist_ok=True)
-    csv_path = out / "grades.csv"
-    csv_path.write_text(_csv(rows, columns), encoding="utf-8")
-    pages = []
-    used = set()
-    for student, grades in rows:
-        name = _safe_name(student)
-        while name in used:
-            name += "_"
-        used.add(name)
-        page = out / "feedback" / f"{name}.html"
-        page.write_text(_feedback(student, grades, columns), encoding="utf-8")
-        pages.append(page)
-    problems = sum(1 for _, gs in rows if any(g.reasons for g in gs))
-    log(f"grade: wrote {csv_path} ({len(rows)} students, {len(columns)} exercises; {problems} with problems, see "
-        f"the reason column) and {len(pages)} feedback pages in {out / 'feedback'}")
+    book = Gradebook(out / "gradebook.sqlite")
+    try:
+        base = common_base(paths, book.meta("base"))
+        if book.meta("base") is None:
+            book.set_meta("base", base)
+        subs = identify(paths, [ch.stem for ch in chs], class_list, base)
+        unmatched = [s for s in subs if s.student is None]
+        for s in unmatched:
+            log(f"grade: {s.path.name} matches nobody on the roster (name {s.name!r}"
+                + (f", section {s.section!r}" if s.section else "") + "); not graded. Rename it or add the student.")
+        if student is not None:
+            key = str(student)
+            subs = [s for s in subs if s.student and key in (s.student.id, s.student.name, s.name)]
+            if not subs:
+                raise ReleaseError(f"grade: no submission of {key!r} among the files given; pass the class's files "
+                                   "with --student NAME (NAME as in grades.csv).")
+        unnamed = [s for s in subs if s.student is not None and s.chapter is None]
+        kept, superseded = choose_latest(subs)
+        for s in superseded:
+            log(f"grade: {s.path.name} ({s.student.id}) is {s.note}; not graded")
+        todo = kept + unnamed
+        mode = containment()
+        log(f"grade: test cases from the secret seed {seed} (pass --seed {seed} to grade again the same way); "
+            f"submissions contained by {mode}")
+        if warning(mode):
+            log(warning(mode))
+        results = _run_all([s.path for s in todo], chs, timeout, jobs, log, seed, str(Path(root).resolve())) \
+            if todo else []
+        run = book.start_run(seed, len(todo))
+        for s, r in zip(todo, results):
+            if s.chapter is None:
+                r.reasons.insert(0, f"{s.path.name}: the file name names no chapter; graded as {r.chapter} from its "
+                                    f"exercises. Name it {s.name}_NN_topic.ipynb." if r.chapter else
+                                 f"{s.path.name}: the file name names no chapter and its exercises match none; "
+                                 "not graded.")
+            r.reasons += [f"{o.path.name}: {o.note}; not graded" for o in superseded
+                          if o.student.id == s.student.id and o.chapter == r.chapter]
+            if r.chapter is None:
+                log(r.reasons[0])
+                continue
+            book.add_student(s.student)
+            for gid, was, now in book.record(run, s.student, r, s.path):
+                log(f"grade: {s.student.id} {gid}: this run gives {now:g}, the override of {was:g} stands "
+                    "(see bpkit-course override)")
+        csv_path, pages = write_reports(book, chs, out, hints=hints, roster=class_list, log=log)
+    finally:
+        book.close()
     return csv_path, pages, results
