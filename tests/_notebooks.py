@@ -38,9 +38,13 @@ class _Loopback:
     """The grader's session with the submission's server in this process (no containment): JSON both ways."""
 
     def __init__(self):
+        import sys
+
         from bpkit.course._sandbox import Server
+        main = sys.modules.get("__main__")
         self.server = Server()
         self.server.shell.reset(new_session=False)
+        sys.modules["__main__"] = main            # IPython puts its own in place, and multiprocessing needs ours
 
     def ask(self, message):
         reply = self.server.handle(json.loads(json.dumps(message)))

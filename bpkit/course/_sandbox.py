@@ -156,6 +156,7 @@ class Server:
 
 
 def main(argv=None) -> int:
+    """Serve one submission: drop privileges, set the limits, answer requests until told to exit."""
     parser = argparse.ArgumentParser(prog="python -m bpkit.course._sandbox")
     parser.add_argument("--fds", required=True, help="IN,OUT: the request and reply pipes")
     parser.add_argument("--uid", type=int, default=0, help="the user id to run as (when started as root)")

@@ -374,6 +374,9 @@ def _run_all(paths, chs, timeout, jobs, log, secret, root):
         return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    main = sys.modules.get("__main__")
+    if main is not None and not hasattr(main, "__spec__"):      # e.g. IPython's stand-in: spawn needs the attribute
+        main.__spec__ = None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_grade_job, a): i for i, a in enumerate(jobs_args)}
         log(f"grade: running {n} notebooks, {jobs} at a time ...")
