@@ -213,3 +213,5 @@ def test_identities_from_paths(tmp_path):
              _write(tmp_path / "sec" / "notes.ipynb", {})]
     got = [(s.student.id, s.chapter, s.attempt) for s in identify(paths, [STEM, "02_losses"], base=tmp_path)]
     assert got == [("sec/kim", STEM, 3), ("sec2/kim", STEM, 2), ("sec/notes", None, 0)]
+    nbgrader = [_write(tmp_path / "course" / "submitted" / who / "week1" / f"{STEM}.ipynb", {}) for who in ("ada", "bo")]
+    assert [s.student.id for s in identify(nbgrader, [STEM])] == ["ada", "bo"]

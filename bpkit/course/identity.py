@@ -6,6 +6,8 @@ The rules, in order:
    Chapter NN; ``NAME/NN_topic.ipynb`` (a folder per student, as learning platforms export
    them) too. Resubmission suffixes that platforms add, ``-1``, ``_2`` or `` (1)``, are not
    part of the name: ``NAME_NN_topic (2).ipynb`` is NAME's second resubmission.
+   nbgrader's ``collect`` layout, ``submitted/STUDENT/ASSIGNMENT/NN_topic.ipynb``, names the
+   student by the folder after ``submitted``.
 2. **Sections.** A folder above the student (``SECTION/NAME_NN_topic.ipynb`` or
    ``SECTION/NAME/NN_topic.ipynb``), below the common folder of all the files given, is a
    section: two students called ``kim`` in ``section_a`` and ``section_b`` are two students.
@@ -125,6 +127,13 @@ def _split(path: Path, stems, base: Path):
     candidates = [(stem_name, 0)]
     if m:
         candidates.append((m.group("base"), int(m.group("paren") or m.group("dash"))))
+    parts = path.resolve().parts
+    if "submitted" in parts[:-2]:               # nbgrader's exchange: submitted/STUDENT/ASSIGNMENT/NN_topic.ipynb
+        at = len(parts) - 1 - parts[::-1].index("submitted")
+        if at + 2 < len(parts):
+            for text, attempt in candidates:
+                if text in stems:
+                    return parts[at + 1], text, "", attempt
     rel = path.resolve().parent.relative_to(base) if path.resolve().parent != base else Path()
     folders = list(rel.parts)
     for text, attempt in candidates:
