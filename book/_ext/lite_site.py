@@ -36,9 +36,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PINS = ROOT / "book" / "lite" / "pins.toml"
-LITE_SRC = ROOT / "book" / "lite"                  # jupyter-lite.json, jupyter_lite_config.json, notes
+LITE_SRC = ROOT / "book" / "lite"     # jupyter-lite.json, jupyter_lite_config.json, overrides.json, notes.json
 CACHE = ROOT / ".cache" / "pyodide"
 CORE = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip")
+# The JupyterLab extensions the site needs, from the venv (others there, such as jupytext's, are left out:
+# jupytext's does not load in JupyterLite and logs an error on every page).
+LAB_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@jupyterlite/pyodide-kernel-extension")
 CHAPTER_OR_EXERCISE = re.compile(r"^(chapters|exercises)/(\d\d_[A-Za-z0-9_]+)$")
 LINK_TEXT = "Try it in your browser"
 
@@ -234,8 +237,14 @@ def stage(pins: dict, lock: dict, staging: Path, notebooks) -> None:
     for wheel in (cache / "pypi").glob("*.whl"):
         shutil.copy(wheel, pypi)
     build_bpkit_wheel(pypi)
-    for name in ("jupyter-lite.json", "jupyter_lite_config.json"):
-        shutil.copy(LITE_SRC / name, staging / name)
+    shutil.copy(LITE_SRC / "jupyter-lite.json", staging / "jupyter-lite.json")
+    # Settings: every cell rendered (windowingMode "none"), so Ctrl+F and scrolling find every exercise.
+    shutil.copy(LITE_SRC / "overrides.json", staging / "overrides.json")
+    config = json.loads((LITE_SRC / "jupyter_lite_config.json").read_text())
+    labextensions = Path(sys.prefix) / "share" / "jupyter" / "labextensions"
+    config["LiteBuildConfig"].update(ignore_sys_prefix=["federated_extensions"],
+                                     federated_extensions=[str(labextensions / e) for e in LAB_EXTENSIONS])
+    (staging / "jupyter_lite_config.json").write_text(json.dumps(config, indent=2))
     contents = staging / "contents"
     contents.mkdir()
     notes = json.loads((LITE_SRC / "notes.json").read_text())
