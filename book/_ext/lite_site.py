@@ -62,6 +62,10 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -142,8 +146,7 @@ def fetch(pins: dict | None = None) -> Path:
         _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes",
               "--only-binary=:all:", "-r", str(req), "-d", str(pypi)])
     verify(pins)
-    (out / ".verified").write_text(_sha256(PINS.read_bytes()) + "\n")
-    print(f"lite-cache: Pyodide {py['version']} and {len(pins['pypi'])} wheels verified in {out.relative_to(ROOT)}")
+    print(f"lite-cache: Pyodide {py['version']} and {len(pins['pypi'])} wheels verified in {_rel(out)}")
     return out
 
 
@@ -180,7 +183,7 @@ def verify(pins: dict | None = None) -> dict:
     out = cache_dir(pins)
     tarball = out / f"pyodide-{py['version']}.tgz"
     if not tarball.exists():
-        raise LiteSiteError(f"{tarball.relative_to(ROOT)} is missing: run `make lite-cache` (it downloads "
+        raise LiteSiteError(f"{_rel(tarball)} is missing: run `make lite-cache` (it downloads "
                             "Pyodide and the browser wheels once; `make book` runs it)")
     lock = _core_from_npm(tarball, py, None)
     with tarfile.open(tarball) as t:
@@ -191,12 +194,12 @@ def verify(pins: dict | None = None) -> dict:
         entry = lock["packages"][name]
         path = out / "dist" / entry["file_name"]
         if not path.exists():
-            raise LiteSiteError(f"{path.relative_to(ROOT)} is missing: run `make lite-cache`")
+            raise LiteSiteError(f"{_rel(path)} is missing: run `make lite-cache`")
         _expect(entry["file_name"], _file_sha256(path), entry["sha256"], "the official pyodide-lock.json")
     for name, p in pins["pypi"].items():
         wheels = list((out / "pypi").glob(f"{name}-{p['version']}-*.whl"))
         if len(wheels) != 1:
-            raise LiteSiteError(f"{name}=={p['version']} is not in {out.relative_to(ROOT)}/pypi: run `make lite-cache`")
+            raise LiteSiteError(f"{name}=={p['version']} is not in {_rel(out)}/pypi: run `make lite-cache`")
         _expect(wheels[0].name, _file_sha256(wheels[0]), p["sha256"], "book/lite/pins.toml")
     return lock
 
