@@ -22,7 +22,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv lite-cache book book-instructor test test-browser test-lib test-notebooks test-book lab serve bench exercises clean
+.PHONY: help venv lite-cache bench-lite book book-instructor test test-browser test-lib test-notebooks test-book lab serve bench exercises clean
 
 help:
 	@echo "make book   build the book into _build/html (creates .venv if needed)"
@@ -31,6 +31,7 @@ help:
 	@echo "make serve  serve _build/html on http://$(HOST):$(PORT)"
 	@echo "make book-instructor  the book plus solutions, into _build/instructor/_build/html"
 	@echo "make bench  time a training step: bpkit vs PyTorch (if installed) vs a loop"
+	@echo "make bench-lite  time from opening an exercise in JupyterLite to its first check"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make lite-cache  fetch and verify Pyodide and the browser wheels (make book does it)"
 	@echo "make clean  remove build outputs and caches (keeps .venv and .cache/pyodide)"
@@ -104,6 +105,11 @@ serve:
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS \
 		$(PY) benchmarks/bench_mlp_step.py $(BENCH_ARGS)
+
+# Time from opening an exercise notebook in JupyterLite (the built book's lite/) to its first check.
+bench-lite: $(STAMP)
+	@test -f _build/html/lite/jupyter-lite.json || { echo "No lite/ yet: run 'make book' first."; exit 1; }
+	$(PY) benchmarks/bench_lite_first_check.py $(BENCH_ARGS)
 
 exercises: $(STAMP)
 	$(PY) -m bpkit.course release
