@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.installed
 # nbgrader, for the compatibility test only: its own venv, never the students' environment
 NBG_VENV  := .venv-nbgrader
 NBG_STAMP := $(NBG_VENV)/.installed
+# Pyodide and the browser kernel's wheels for the in-browser exercises (book/lite/pins.toml),
+# downloaded once into .cache/pyodide/ and verified; the book build itself never downloads.
+LITE_STAMP := .cache/pyodide/.stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
@@ -19,7 +22,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help venv book book-instructor test test-browser test-lib test-notebooks test-book lab serve bench exercises clean
+.PHONY: help venv lite-cache bench-lite book book-instructor test test-browser test-lib test-notebooks test-book lab serve bench exercises clean
 
 help:
 	@echo "make book   build the book into _build/html (creates .venv if needed)"
@@ -28,8 +31,10 @@ help:
 	@echo "make serve  serve _build/html on http://$(HOST):$(PORT)"
 	@echo "make book-instructor  the book plus solutions, into _build/instructor/_build/html"
 	@echo "make bench  time a training step: bpkit vs PyTorch (if installed) vs a loop"
+	@echo "make bench-lite  time from opening an exercise in JupyterLite to its first check"
 	@echo "make exercises  regenerate exercises/ from solutions/"
-	@echo "make clean  remove build outputs and caches (keeps .venv)"
+	@echo "make lite-cache  fetch and verify Pyodide and the browser wheels (make book does it)"
+	@echo "make clean  remove build outputs and caches (keeps .venv and .cache/pyodide)"
 
 venv: $(STAMP)
 
@@ -40,18 +45,25 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# Set-up, like the venv: the only step of the in-browser site that reaches the network (npm and PyPI).
+lite-cache: $(LITE_STAMP)
+
+$(LITE_STAMP): book/lite/pins.toml book/_ext/lite_site.py | $(STAMP)
+	$(PY) book/_ext/lite_site.py fetch
+	touch $(LITE_STAMP)
+
 $(NBG_STAMP): tests/nbgrader-requirements.txt
 	test -x $(NBG_VENV)/bin/python || $(PYTHON) -m venv $(NBG_VENV)
 	$(NBG_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(NBG_VENV)/bin/python -m pip install --quiet -r tests/nbgrader-requirements.txt
 	touch $(NBG_STAMP)
 
-book: $(STAMP)
+book: $(STAMP) $(LITE_STAMP)
 	$(BIN)/jupyter-book build . --path-output .
 
 # The instructor edition: the book plus the solution notebooks, in _build/instructor/_build/html.
 # Keep it private (see book/for-instructors.md); `make book` never publishes solutions.
-book-instructor: $(STAMP)
+book-instructor: $(STAMP) $(LITE_STAMP)
 	$(PY) -m bpkit.course instructor-book --out _build/instructor
 	$(BIN)/jupyter-book build . --config _build/instructor/_config.yml --toc _build/instructor/_toc.yml \
 		--path-output _build/instructor
@@ -70,7 +82,7 @@ test-notebooks: $(STAMP)
 		$(PY) -m pytest -q --nbval-lax exercises/ ; \
 	else echo "test-notebooks: no exercise notebooks yet"; fi
 
-test-book: $(STAMP)
+test-book: $(STAMP) $(LITE_STAMP) $(LITE_STAMP)
 	$(BIN)/jupyter-book build . --path-output . -W --keep-going
 
 # The built book and JupyterLab in Debian's Chromium (Playwright; never a downloaded
@@ -93,6 +105,11 @@ serve:
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS \
 		$(PY) benchmarks/bench_mlp_step.py $(BENCH_ARGS)
+
+# Time from opening an exercise notebook in JupyterLite (the built book's lite/) to its first check.
+bench-lite: $(STAMP)
+	@test -f _build/html/lite/jupyter-lite.json || { echo "No lite/ yet: run 'make book' first."; exit 1; }
+	$(PY) benchmarks/bench_lite_first_check.py $(BENCH_ARGS)
 
 exercises: $(STAMP)
 	$(PY) -m bpkit.course release

@@ -1,7 +1,8 @@
 """Small data sets, all offline and deterministic.
 
 Synthetic sets take an explicit ``rng``; ``digits()`` loads the 1,797 real 8x8
-handwritten digits that ship inside scikit-learn and splits them the same way every time.
+handwritten digits that ship inside scikit-learn (or bpkit's copy of them where scikit-learn
+is missing, as in the browser) and splits them the same way every time.
 Features are ``(N, D)`` floats; class labels are ``(N,)`` ints; binary targets for
 :func:`xor` are ``(N, 1)`` floats, ready for ``bce_with_logits_loss`` or ``mse_loss``.
 The sequence tasks :func:`adding_problem` and :func:`sine_sequences` give inputs of shape
@@ -10,6 +11,7 @@ The sequence tasks :func:`adding_problem` and :func:`sine_sequences` give inputs
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -171,23 +173,32 @@ def train_val_test_split(X, y, val=0.15, test=0.2, seed=0):
 
 
 def digits(val=0.15, test=0.2, seed=0, dtype=np.float64):
-    """scikit-learn's 1,797 real 8x8 handwritten digits, scaled to [0, 1] and split.
+    """The 1,797 real 8x8 handwritten digits that scikit-learn ships, scaled to [0, 1] and split.
 
     Returns a :class:`Split` with ``X_*`` of shape (n, 64) and ``y_*`` of shape (n,)
     (labels 0-9). The split is stratified and depends only on ``seed``: with the
-    defaults, 1,169 training, 269 validation and 359 test images. The data ship with
-    scikit-learn (``pip install scikit-learn``); nothing is downloaded.
+    defaults, 1,169 training, 269 validation and 359 test images. Nothing is downloaded:
+    the data come from scikit-learn when it is installed, and otherwise (in the browser,
+    where JupyterLite has no scikit-learn) from bpkit's own copy, ``bpkit/_data/digits.npz``,
+    the same 1,797 images and labels (UCI's optical recognition of handwritten digits, by
+    E. Alpaydin and C. Kaynak, CC BY 4.0).
     """
     _check_fractions("digits", val, test)
     _check_dtype("digits", dtype)
+    pixels, labels = _digit_arrays()
+    X = (pixels / 16.0).astype(dtype)
+    return train_val_test_split(X, labels.astype(np.int64), val=val, test=test, seed=seed)
+
+
+def _digit_arrays():
+    """``(pixels (1797, 64) with values 0..16, labels (1797,))`` from scikit-learn, or from bpkit's copy."""
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise ImportError("digits: needs scikit-learn, which ships the digits data. "
-                          "Install it with `pip install scikit-learn` (it is in requirements.txt).") from None
+        with np.load(Path(__file__).parent / "_data" / "digits.npz") as f:
+            return f["pixels"].astype(np.float64), f["labels"]
     raw = load_digits()
-    X = (raw.data / 16.0).astype(dtype)
-    return train_val_test_split(X, raw.target.astype(np.int64), val=val, test=test, seed=seed)
+    return raw.data, raw.target
 
 
 # ----------------------------------------------------------------------------- sequences

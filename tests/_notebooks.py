@@ -18,12 +18,18 @@ def _src(cell):
     return "".join(cell["source"])
 
 
+def _python(src):
+    """A cell's source as plain Python: IPython's own transform (the set-up cell has ``%pip`` lines)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+    return TransformerManager().transform_cell(src)
+
+
 def run_exercise(notebook, grade_id, answer):
     """Run the set-up, the exercise's widget cells, ``answer`` in place of the solution, and the check."""
     cells = _cells(ROOT / "solutions" / notebook)
     prefix = "_".join(grade_id.split("_")[:2])                 # ex1_6_bias_through_point -> ex1_6
     ns = {}
-    exec(_src(next(c for c in cells if _gid(c) == "setup")), ns)
+    exec(_python(_src(next(c for c in cells if _gid(c) == "setup"))), ns)
     for c in cells:
         g = _gid(c)
         if g.startswith(prefix) and not c["metadata"]["nbgrader"].get("solution") and not g.endswith("_check"):

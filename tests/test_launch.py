@@ -1,7 +1,7 @@
 """Notebooks run where the book's launch buttons send them (Colab, Binder, a JupyterHub).
 
 * every solution and exercise notebook installs bpkit itself when it is missing, from the
-  repository named in ``_config.yml``;
+  repository named in ``_config.yml`` (in JupyterLite, from the book's own site);
 * the book's extension points the launch buttons of a chapter page at the chapter's
   exercise notebook (which exists), and lets an instructor set their own hub.
 """
@@ -30,14 +30,24 @@ def _setup_cell(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_first_code_cell_installs_bpkit_when_missing(path, monkeypatch):
+@pytest.mark.parametrize("platform, line", [("linux", f"install -q 'bpkit @ git+{REPO}'"),
+                                            ("emscripten", "install -q bpkit")])
+def test_first_code_cell_installs_bpkit_when_missing(path, platform, line, monkeypatch):
+    """Colab and other fresh environments install from GitHub; JupyterLite (Pyodide, whose
+    ``sys.platform`` is ``emscripten``) from the book's own site: its kernel turns the literal
+    ``%pip install -q bpkit`` line into ``piplite.install("bpkit")``, served from ``lite/pypi/``."""
+    from IPython.core.inputtransformer2 import TransformerManager
     src = "".join(_setup_cell(path)["source"])
-    install = src[:src.index("\n\n")]                           # the try/except block on top
+    block = src[:src.index("\n\n")]                             # the try/except block on top
+    if platform == "emscripten":
+        assert "        %pip install -q bpkit\n" in block          # the line the Pyodide kernel rewrites
+    install = TransformerManager().transform_cell(block)       # %pip -> get_ipython().run_line_magic
     calls = []
     shell = SimpleNamespace(run_line_magic=lambda name, line: calls.append((name, line)))
     monkeypatch.setitem(sys.modules, "bpkit", None)              # `import bpkit` raises ImportError
+    monkeypatch.setattr(sys, "platform", platform)
     exec(install, {"get_ipython": lambda: shell})
-    assert calls == [("pip", f"install -q 'bpkit @ git+{REPO}'")]
+    assert calls == [("pip", line)]
     monkeypatch.delitem(sys.modules, "bpkit")                     # installed: nothing to do
     calls.clear()
     exec(install, {"get_ipython": lambda: shell})

@@ -20,5 +20,5 @@ def test_readme_example_runs_and_prints_what_it_claims():
 
 def test_readme_lists_the_make_targets_that_exist():
     makefile = (README.parent / "Makefile").read_text()
-    for target in re.findall(r"`make (\w+)`", README.read_text()):
+    for target in re.findall(r"`make ([\w-]+)`", README.read_text()):
         assert re.search(rf"^{target}:", makefile, flags=re.M), f"README mentions make {target}"

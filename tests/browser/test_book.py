@@ -9,7 +9,7 @@ import pytest
 from conftest import HTML, ROOT
 
 PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-               if not p.relative_to(HTML).as_posix().startswith(("_static/", "_sources/", "_images/")))
+               if not p.relative_to(HTML).as_posix().startswith(("_static/", "_sources/", "_images/", "lite/")))
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
 MATH_PAGES = CHAPTERS + ["book/notation.html"]
 
