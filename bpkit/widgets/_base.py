@@ -6,6 +6,7 @@ import base64
 import html
 import io
 
+import numpy as np
 
 __all__ = ["Widget"]
 
@@ -22,6 +23,48 @@ def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     return buf.getvalue()
+
+
+def _leaves(widgets):
+    """The value-carrying controls inside ``widgets`` (boxes opened)."""
+    out = []
+    for w in widgets:
+        if hasattr(w, "children"):
+            out += _leaves(w.children)
+        elif hasattr(w, "value") and type(w).__name__ not in ("HTML", "Label", "Output", "Image"):
+            out.append(w)
+    return out
+
+
+def _literal(v) -> str:
+    """``v`` as Python source: floats to 6 significant digits, arrays as nested lists."""
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(_literal(x) for x in v)
+        return f"[{inner}]" if isinstance(v, list) else f"({inner}{',' if len(v) == 1 else ''})"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k!r}: {_literal(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (bool, np.bool_)):
+        return repr(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return repr(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(f"{float(v):.6g}"))
+    return repr(v)
+
+
+def _variable_name(obj):
+    """The name of ``obj`` in the notebook's namespace, if it has one."""
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:
+        return None
+    if shell is None:
+        return None
+    names = sorted(k for k, v in shell.user_ns.items() if v is obj and not k.startswith("_"))
+    return names[0] if names else None
 
 
 def control_property(key, control, cast, doc, store=None):
@@ -67,8 +110,50 @@ class Widget:
         self._W = W
         self._image = W.HTML(layout=W.Layout(max_width="100%"))
         self._status = W.HTML()
-        self._box = W.VBox([*self._controls(), self._image, self._status])
+        self._keep = W.HTML()
+        self._by_hand = False
+        controls = self._controls()
+        self._box = W.VBox([*controls, self._image, self._status, self._keep])
         self._hold = False
+        for c in _leaves(controls):
+            c.observe(self._note_hand, names="value")
+
+    # -- what a student moved by hand, as a line of code
+    def _answer_call(self):
+        """``(method, keywords)`` that put the widget back in its current state (subclasses)."""
+        values = getattr(self, "values", None)
+        return ("set", values()) if callable(values) else None
+
+    def answer_line(self, name=None) -> str | None:
+        """The line that sets this widget as it is now, e.g. ``explorer.set(b=-1.0)`` (``None`` if it has none).
+
+        Sliders moved by hand are not saved in a notebook's code: a notebook that is run again
+        from the top, as a grader does, starts with every control where its cell put it. This
+        line, copied into an answer, makes the setting part of the notebook.
+        """
+        call = self._answer_call()
+        if call is None:
+            return None
+        method, kwargs = call
+        name = name or _variable_name(self) or "widget"
+        if method.startswith("="):                        # an attribute: ("=step", {"step": 10})
+            (key, value), = kwargs.items()
+            return f"{name}.{key} = {_literal(value)}"
+        return f"{name}.{method}(" + ", ".join(f"{k}={_literal(v)}" for k, v in kwargs.items()) + ")"
+
+    def _note_hand(self, change):
+        """A control moved in the browser (ipywidgets applies such changes under a property lock)."""
+        owner = change.get("owner")
+        if getattr(owner, "_property_lock", None):
+            self._by_hand = True
+            self._show_keep()
+
+    def _show_keep(self):
+        line = self.answer_line() if self._by_hand else None
+        self._keep.value = "" if not line else (
+            "<div style='font-size:90%'>You moved this widget by hand. Sliders are not saved in the notebook: "
+            "to hand in this setting, put this line in your answer (a grader runs your notebook from the top):"
+            f"<pre style='margin:2px 0'>{html.escape(line)}</pre></div>")
 
     def update(self):
         """Recompute and redraw: the image and the status line follow the controls."""
@@ -80,6 +165,8 @@ class Widget:
         self._image.value = (f'<img src="data:image/png;base64,{png}" alt="{html.escape(self.alt_text())}" '
                              'style="max-width:100%;height:auto">')
         self._status.value = "<pre style='margin:0;font-size:85%'>" + self.summary() + "</pre>"
+        if getattr(self, "_by_hand", False):
+            self._show_keep()
 
     @property
     def png(self) -> bytes:

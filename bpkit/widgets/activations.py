@@ -97,6 +97,10 @@ class DepthExplorer(_Widget):
         The current statistics, layer 1 first.
     """
 
+    def values(self) -> dict:
+        """The controls: ``depth``, ``activation``, ``init`` and ``scale``, as ``set()`` takes them."""
+        return {"depth": self.depth, "activation": self.activation, "init": self.init, "scale": self.scale}
+
     def __init__(self, depth=20, activation="tanh", init="xavier", scale=1.0, width=64, n=128, seed=0):
         self._check("depth", depth)
         self._check("activation", activation)

@@ -34,6 +34,9 @@ class BackpropStepper(_Widget):
     :attr:`product`, :meth:`grad_of`, :meth:`summary`, :meth:`figure`.
     """
 
+    def _answer_call(self):
+        return ("=step", {"step": self.step})
+
     def __init__(self, root, step=0):
         if not isinstance(root, Value):
             raise TypeError(f"BackpropStepper: 'root' must be a bpkit.autograd.Value (the final result, e.g. "

@@ -38,6 +38,10 @@ class NeuronExplorer(_Widget):
     lock_weights : disable the weight sliders (an exercise that asks only for the bias).
     """
 
+    def values(self) -> dict:
+        """The controls: ``w1``, ``w2``, ``b`` and ``activation``, as ``set()`` takes them."""
+        return {"w1": self.w1, "w2": self.w2, "b": self.b, "activation": self.activation}
+
     def __init__(self, w=(1.0, 1.0), b=0.0, activation="sigmoid", point=None, lock_weights=False,
                  limit=5.0, step=0.05, xlim=(-1.0, 2.0), ylim=(-1.0, 2.0)):
         if activation not in ACTIVATIONS:
@@ -182,6 +186,9 @@ class NetworkPlayground(_Widget):
     seed : seed of the initial weights and of the data.
     limit, step : the sliders' range ``[-limit, limit]`` and step.
     """
+
+    def _answer_call(self):
+        return ("set_weights", {k: np.round(v, 6) for k, v in self.weights.items()})
 
     def __init__(self, dataset="xor", hidden=2, activation="sigmoid", seed=0, lr=1.0, steps=100,
                  limit=20.0, step=0.1, n_points=200):

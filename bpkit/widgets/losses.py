@@ -79,6 +79,10 @@ class LossExplorer(_Widget):
     limit, step : the sliders' range ``[-limit, limit]`` and step.
     """
 
+    def values(self) -> dict:
+        """The controls, as ``set()`` takes them."""
+        return {k: getattr(self, k) for k in ("loss", "target", "prediction", "delta", "outlier")}
+
     def __init__(self, loss="mse", target=0.0, prediction=1.0, delta=1.0, outlier=4.0,
                  inliers=(0.7, 0.9, 1.1, 1.3), limit=10.0, step=0.05):
         if loss not in LOSSES:

@@ -127,6 +127,10 @@ class OptimizerRace(_Widget):
     :meth:`result`, :meth:`summary`, :meth:`figure`.
     """
 
+    def values(self) -> dict:
+        """The controls, as ``set()`` takes them."""
+        return {k: (list(c.value) if k == "racers" else c.value) for k, c in self._c.items()}
+
     def __init__(self, function="quadratic", lr=0.05, momentum=0.9, beta1=0.9, beta2=0.999, steps=100,
                  kappa=10.0, racers=OPTIMIZERS, start=None):
         self._init = dict(function=function, lr=lr, momentum=momentum, beta1=beta1, beta2=beta2, steps=steps,
