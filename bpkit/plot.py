@@ -1,4 +1,4 @@
-"""Plots used across the book: training curves and 2-D decision boundaries.
+"""Plots used across the book: training curves, 2-D decision boundaries and the book's figure style.
 
 Every function draws on ``ax`` (a new figure when ``ax`` is None) and returns the axes,
 so plots compose. matplotlib is imported here, not when bpkit is imported.
@@ -10,7 +10,70 @@ import numpy as np
 
 from ._checks import shape_str
 
-__all__ = ["animation_html", "plot_decision_boundary", "plot_history"]
+__all__ = ["BOOK_STYLE", "MIN_FONT_PT", "animation_html", "book_style", "min_font_pt", "plot_decision_boundary",
+           "plot_history"]
+
+
+# The book's figure style. The column of the book is about 690 px wide on a desktop and 360 px on a
+# phone, and a figure is saved at 100 dpi: a 6.4-inch figure is 640 px and shows at its natural size on
+# a desktop, where 12 pt is 16.7 px (the body text is 16 px); a 12-inch figure of three panels shrinks
+# to 56 %, and its smallest text (MIN_FONT_PT) is still 9.3 px. On a phone a tap opens a figure at
+# full size.
+MIN_FONT_PT = 12
+BOOK_STYLE = {
+    "figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6.4, 4.0),
+    "font.size": 13, "axes.titlesize": 13, "axes.labelsize": 13, "figure.titlesize": 14,
+    "xtick.labelsize": 12, "ytick.labelsize": 12, "legend.fontsize": 12, "legend.title_fontsize": 12,
+}
+
+
+def min_font_pt(fig):
+    """The smallest font size, in points, of the visible non-empty text in ``fig`` (tick labels included)."""
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.text import Text
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    if any(ax.axison for ax in fig.get_axes()):
+        sizes += [FontProperties(size=rcParams[k]).get_size_in_points() for k in ("xtick.labelsize", "ytick.labelsize")]
+    return float(min(sizes)) if sizes else float("nan")
+
+
+def _png_with_font_size(fig):
+    from IPython.core.pylabtools import print_figure
+    return print_figure(fig, "png", bbox_inches="tight", metadata={"bpkit-min-font-pt": f"{min_font_pt(fig):g}"})
+
+
+def book_style():
+    """Use the book's figure style (``BOOK_STYLE``) for every figure drawn after the call.
+
+    In IPython, figures are shown as PNG at ``savefig.dpi`` with the smallest font size of each
+    figure written into the file (text chunk ``bpkit-min-font-pt``), so a test of the built book
+    can check that the text of every figure is legible at the size it is displayed.
+    """
+    import matplotlib.pyplot as plt
+    plt.rcParams.update(BOOK_STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:                                  # pragma: no cover - IPython ships with the course
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    # pyplot loads its backend with the first figure; in a notebook the inline backend then installs
+    # its own PNG formatter for figures. Load it now, so that ours comes after it, and put ours back
+    # before every cell in case a backend is loaded or configured again.
+    plt.close(plt.figure())
+    _install_png_formatter()
+    if _install_png_formatter not in shell.events.callbacks["pre_run_cell"]:
+        shell.events.register("pre_run_cell", _install_png_formatter)
+
+
+def _install_png_formatter(*_info):
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, _png_with_font_size)
 
 
 def _axes(ax, figsize=(5, 3.5)):

@@ -213,3 +213,17 @@ def test_animation_html_is_self_contained_and_has_alt_text():
     assert html.count('<span aria-hidden="true">') == 9 and 'aria-label="Play"' in html
     with pytest.raises(ValueError, match="animation_html: 'alt' must describe"):
         plot.animation_html(anim, "  ")
+
+
+def test_book_style_sets_the_figure_style_and_min_font_pt_finds_the_smallest_text():
+    with matplotlib.rc_context():
+        plot.book_style()
+        assert plt.rcParams["font.size"] == plot.BOOK_STYLE["font.size"]
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1], label="a line")
+        ax.legend()
+        assert plot.min_font_pt(fig) == plot.MIN_FONT_PT                # the legend and the tick labels
+        ax.text(0.5, 0.5, "small", fontsize=7)
+        assert plot.min_font_pt(fig) == 7
+        assert all(v >= plot.MIN_FONT_PT for k, v in plot.BOOK_STYLE.items()
+                   if k.endswith("size") and k != "figure.figsize")

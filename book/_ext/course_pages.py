@@ -13,6 +13,10 @@ typeset with MathJax 3, and removes a duplicated inline script: sphinx-thebe reg
 (``const THEBE_JS_URL = ...``) once per build phase, and the second copy is a JavaScript
 error ("Identifier 'THEBE_JS_URL' has already been declared") on every page.
 
+It also adds ``book.css`` and ``book.js`` (from ``book/assets``): display equations and printed
+output scroll inside the column, figures open at full size on click, and the sidebar buttons work on
+phones and tablets (a theme bug, see the comment at the top of ``book.js``).
+
 Also: the JupyterHub of the launch buttons can be set without editing ``_config.yml``,
 with the environment variable ``BPFS_JUPYTERHUB_URL`` (e.g. ``BPFS_JUPYTERHUB_URL=https://hub.example.edu
 make book``), so an instructor builds the book for their own hub.
@@ -70,6 +74,10 @@ def setup(app):
     # MathJax 3 for the ipywidgets manager (book/assets/widgets-mathjax3.js explains why);
     # loaded before the widget manager and before MathJax runs (MathJax is deferred).
     app.add_js_file("widgets-mathjax3.js", priority=200)
+    # book.css / book.js: equations and outputs that scroll inside the column, figures that
+    # open at full size, and the phone navigation fix (each file says why).
+    app.add_css_file("book.css")
+    app.add_js_file("book.js", loading_method="defer")
     app.connect("config-inited", _override_hub)
     app.connect("html-page-context", _exercise_launch_links, priority=502)   # after the theme's 501
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)

@@ -254,5 +254,5 @@ class BackpropStepper(_Widget):
             etext = (f"edge {self.names[p]} -> {self.names[c]}: upstream {_g(grads[p])} \u00d7 local {_g(local)} "
                      f"= {_g(grads[p] * local)}, added to {self.names[c]}.grad")
         _draw(self.order, self.names, ax, datas, gshow, hl, hedge, etext)
-        ax.set_title(self.summary().splitlines()[0], fontsize=9)
+        ax.set_title(self.summary().splitlines()[0], fontsize=12)
         return fig

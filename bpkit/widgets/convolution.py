@@ -413,26 +413,26 @@ class ConvolutionExplorer(_Widget):
         ax1.add_patch(Rectangle((cols.start - 0.5, rows.start - 0.5), 3, 3, fill=False, lw=2.5, ec="tab:red"))
         for r in rows:
             for c in cols:
-                ax1.text(c, r, _g(xp[r, c]), ha="center", va="center", fontsize=6,
+                ax1.text(c, r, _g(xp[r, c]), ha="center", va="center", fontsize=12,
                          color="white" if xp[r, c] > 0.5 else "black")
-        ax1.set_title(f"input {self.image}, padding {p}" + (" (dashed: the image)" if p else ""), fontsize=9)
+        ax1.set_title(f"input {self.image}, padding {p}" + (" (dashed: the image)" if p else ""), fontsize=12)
         lim = max(np.abs(k).max(), 1e-12)
         ax2.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
         for r in range(3):
             for c in range(3):
-                ax2.text(c, r, _g(k[r, c]), ha="center", va="center", fontsize=10,
+                ax2.text(c, r, _g(k[r, c]), ha="center", va="center", fontsize=12,
                          color="white" if abs(k[r, c]) > 0.6 * lim else "black")
-        ax2.set_title(f"kernel: {self.preset}", fontsize=9)
+        ax2.set_title(f"kernel: {self.preset}", fontsize=12)
         lim = max(np.abs(out).max(), 1e-12)
         ax3.imshow(out, cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax3.add_patch(Rectangle((self.col - 0.5, self.row - 0.5), 1, 1, fill=False, lw=2.5, ec="black"))
-        ax3.text(self.col, self.row, _f3(self.value), ha="center", va="center", fontsize=7,
+        ax3.text(self.col, self.row, _f3(self.value), ha="center", va="center", fontsize=12,
                  color="white" if abs(self.value) > 0.6 * lim else "black")
-        ax3.set_title(f"output {out.shape[0]}x{out.shape[1]}, stride {self.stride}", fontsize=9)
+        ax3.set_title(f"output {out.shape[0]}x{out.shape[1]}, stride {self.stride}", fontsize=12)
         for ax, a in ((ax1, xp), (ax2, k), (ax3, out)):
             ax.set_xticks(np.arange(a.shape[1] + 1) - 0.5, minor=True)
             ax.set_yticks(np.arange(a.shape[0] + 1) - 0.5, minor=True)
             ax.grid(which="minor", color="0.8", lw=0.5)
             ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-        fig.suptitle(f"output[{self.row}, {self.col}] = sum of kernel * window = {_f3(self.value)}", fontsize=10)
+        fig.suptitle(f"output[{self.row}, {self.col}] = sum of kernel * window = {_f3(self.value)}", fontsize=12)
         return fig

@@ -163,7 +163,7 @@ class NeuronExplorer(_Widget):
         ax.set(xlim=self.xlim, ylim=self.ylim, xlabel="x1", ylabel="x2", aspect="equal",
                title=f"w = ({w1:.2f}, {w2:.2f}), b = {b:.2f}")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
+            ax.legend(loc="lower left", fontsize=12, framealpha=0.8)
         return fig
 
 

@@ -252,7 +252,7 @@ class LossExplorer(_Widget):
                          f" fit {fits[name]:.2f}")
         ax_o.set(xlabel="point", ylabel="value", xticks=range(len(y)),
                  title=f"constant fitted to {len(y)} points (Huber \u03b4 = {self.delta:.2f})")
-        ax_o.legend(fontsize=8, loc="upper left", framealpha=0.9)
+        ax_o.legend(fontsize=12, loc="upper left", framealpha=0.9)
         ax_o.grid(alpha=0.3)
         fig.tight_layout()
         return fig

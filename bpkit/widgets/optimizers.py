@@ -279,8 +279,8 @@ class OptimizerRace(_Widget):
         for name in self.racers:
             path = self.trajectories[name]
             ax.plot(path[:, 0], path[:, 1], "-", color=_COLOURS[name], lw=1.3, label=name, marker=".", ms=2.5)
-        ax.legend(fontsize=7, loc="upper right")
-        ax.set_title(f"{s.formula}, lr = {_g(self.lr)}, {self.steps} steps", fontsize=9)
+        ax.legend(fontsize=12, loc="upper right")
+        ax.set_title(f"{s.formula}, lr = {_g(self.lr)}, {self.steps} steps", fontsize=12)
         return fig if fig is not None else ax.figure
 
 

@@ -288,7 +288,7 @@ class GradientFlowExplorer(_Widget):
             max(np.max(r.dh), np.max(r.dc / r.dc[-1]), 1.0)
         ax.set_ylim(max(lo, tiny) / 10, hi * 10)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=12)
         ax2 = fig.add_subplot(1, 2, 2)
         if v["cell"] == "lstm":
             ax2.plot(t, r.factor, ".-", ms=3, color="C1", label="mean forget gate f_t")
@@ -302,7 +302,7 @@ class GradientFlowExplorer(_Widget):
         ax2.axhline(1.0, color="k", lw=0.8)
         ax2.set(xlabel="time step t", title="what one step multiplies the gradient by")
         ax2.grid(alpha=0.3)
-        ax2.legend(frameon=False, fontsize=8)
+        ax2.legend(frameon=False, fontsize=12)
         fig.suptitle(f"{FLOW_CELLS[v['cell']]}, T = {v['T']}, scale of W_h {v['scale']:.2f}"
                      + (f", forget bias {v['forget_bias']:.1f}" if v["cell"] == "lstm" else ""))
         return fig

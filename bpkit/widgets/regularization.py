@@ -294,6 +294,6 @@ class RegularizationLab(_Widget):
         ax2.plot([r.best_epoch], [r.val_loss.min()], "o", color="C1", label=f"lowest at epoch {r.best_epoch}")
         ax2.set(xlabel="epoch", ylabel="cross-entropy", title="loss after each epoch")
         ax2.grid(alpha=0.3, which="both")
-        ax2.legend(frameon=False, fontsize=8)
+        ax2.legend(frameon=False, fontsize=12)
         fig.suptitle(f"L2 {self.l2:g}, dropout {self.dropout:.1f}, batch norm {'on' if self.batchnorm else 'off'}")
         return fig
