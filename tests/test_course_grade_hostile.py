@@ -273,3 +273,12 @@ def test_weaker_containment_still_grades_and_warns_loudly(tmp_path, monkeypatch,
     finally:
         monkeypatch.delenv("BPFS_SANDBOX")
         _contain.containment.cache_clear()
+
+
+def test_fresh_file_systems_come_before_the_binds_so_a_course_in_tmp_stays_visible():
+    from bpkit.course._contain import Limits, _bwrap_argv
+    if containment() != "bwrap":
+        pytest.skip("bubblewrap is not available here")
+    argv = _bwrap_argv(Limits())
+    tmpfs_tmp = next(i for i in range(len(argv) - 1) if argv[i] == "--tmpfs" and argv[i + 1] == "/tmp")
+    assert tmpfs_tmp < argv.index("--ro-bind")

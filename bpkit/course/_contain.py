@@ -114,8 +114,12 @@ def _readonly_paths() -> list:
 
 
 def _bwrap_argv(limits: Limits, hidden=()) -> list:
-    argv = [shutil.which("bwrap")]
-    made = {"/"}
+    # the fresh file systems first, so that a read-only bind below them (a course cloned into /tmp) stays visible
+    argv = [shutil.which("bwrap"), "--proc", "/proc", "--dev", "/dev",
+            "--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp",
+            "--perms", "0755", "--dir", "/home",
+            "--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", HOME]
+    made = {"/", "/proc", "/dev", "/tmp", "/home", HOME}
     binds = _readonly_paths()
     for p in binds:
         if os.path.islink(p) and os.path.dirname(p) == "/":
@@ -135,11 +139,7 @@ def _bwrap_argv(limits: Limits, hidden=()) -> list:
     for h in hidden:                          # e.g. the course's solutions/, when a bound folder holds it
         if any(os.path.commonpath([h, b]) == b for b in binds if not os.path.islink(b)):
             argv += ["--tmpfs", h]
-    argv += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp",
-             "--perms", "0755", "--dir", "/home",
-             "--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", HOME,
-             "--chdir", HOME, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+    argv += ["--chdir", HOME, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
              "--die-with-parent", "--new-session", "--clearenv"]
     return argv
 
