@@ -120,10 +120,6 @@ def student_and_chapter(path, stems) -> tuple:
     return base, None
 
 
-def _safe_name(student: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", student).strip("._") or "student"
-
-
 def _norm(src: str) -> str:
     return "\n".join(line.rstrip() for line in src.strip().splitlines())
 
