@@ -107,17 +107,11 @@ class NotebookGrade:
 # ----------------------------------------------------------------------------- names
 
 def student_and_chapter(path, stems) -> tuple:
-    """``(student, chapter stem or None)`` from a submission's path (see the module docstring)."""
+    """``(student, chapter stem or None)`` from a submission's path, named as :mod:`.identity` names a class's files."""
+    from .identity import split_name
     path = Path(path)
-    base = path.name[:-len(".ipynb")] if path.name.endswith(".ipynb") else path.stem
-    for stem in sorted(stems, key=len, reverse=True):
-        if base == stem:
-            return path.resolve().parent.name, stem
-        if base.endswith(stem):
-            student = base[:-len(stem)].rstrip("_-. ")
-            if student:
-                return student, stem
-    return base, None
+    name, stem, _section, _attempt = split_name(path, stems, path.resolve().parent)
+    return name, stem
 
 
 def _norm(src: str) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Roster", "RosterError", "Student", "Submission", "choose_latest", "common_base", "identify", "safe_file_name",
-           "unique_file_names"]
+           "split_name", "unique_file_names"]
 
 _RESUBMISSION = re.compile(r"^(?P<base>.*?)(?:\s*\((?P<paren>\d+)\)|[-_](?P<dash>\d+))$")
 
@@ -120,7 +120,8 @@ class Submission:
     note: str = ""
 
 
-def _split(path: Path, stems, base: Path):
+def split_name(path: Path, stems, base: Path) -> tuple:
+    """``(name, chapter stem or None, section, attempt)`` of one file; sections are its folders below ``base``."""
     stem_name = path.name[:-len(".ipynb")] if path.name.endswith(".ipynb") else path.stem
     attempt = 0
     m = _RESUBMISSION.match(stem_name)
@@ -162,7 +163,7 @@ def identify(paths, stems, roster: Roster | None = None, base=None) -> list:
     base = Path(base).resolve() if base else common_base(paths)
     out = []
     for p in paths:
-        name, stem, section, attempt = _split(p, stems, base)
+        name, stem, section, attempt = split_name(p, stems, base)
         mtime = p.stat().st_mtime
         if roster is not None:
             student = roster.match(name, section)
