@@ -10,7 +10,7 @@ checking, data and a training loop. Modules:
 * :mod:`bpkit.nn`: ``Module``, ``Linear``, activations, ``Dropout``, ``BatchNorm1d``/``2d``, ``Conv2d``,
   pooling, ``Flatten``, ``RNN``, ``LSTM``, ``Sequential``
 * :mod:`bpkit.init`: weight initializers (He, Xavier, LeCun)
-* :mod:`bpkit.optim`: ``SGD``, ``RMSprop``, ``Adam``, ``AdamW``, ``clip_grad_norm``
+* :mod:`bpkit.optim`: ``SGD``, ``SGDW``, ``RMSprop``, ``Adam``, ``AdamW``, ``clip_grad_norm``
 * :mod:`bpkit.schedules`: learning-rate schedules (step, cosine, warm-up)
 * :mod:`bpkit.gradcheck`: centred finite differences, ``rel_error``, ``check_gradients``
 * :mod:`bpkit.train`: ``fit``, ``evaluate``, callbacks

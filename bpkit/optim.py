@@ -17,6 +17,10 @@ gradient $g$, parameter $\theta$, learning rate $\eta$ and step $t = 1, 2, \dots
 
 * SGD: $g \leftarrow g + \lambda\theta$; $v \leftarrow \mu v + g$ ($v = g$ at $t = 1$);
   $\theta \leftarrow \theta - \eta v$, or with Nesterov $\theta \leftarrow \theta - \eta (g + \mu v)$.
+  With momentum the L2 term $\lambda\theta$ enters the velocity and is amplified by it.
+* SGDW (Loshchilov & Hutter, 2019): as SGD, but the decay is decoupled from the gradient, as in
+  AdamW: $\theta \leftarrow \theta(1 - \eta\lambda)$ before the SGD step, so the velocity holds
+  only the loss's gradients. Without momentum SGD and SGDW take the same steps.
 * RMSprop: $s \leftarrow \alpha s + (1-\alpha) g^2$; $\theta \leftarrow \theta - \eta g / (\sqrt s + \epsilon)$.
 * Adam (Kingma & Ba, 2015): $m \leftarrow \beta_1 m + (1-\beta_1) g$, $v \leftarrow \beta_2 v + (1-\beta_2) g^2$,
   $\theta \leftarrow \theta - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}$;
@@ -33,7 +37,7 @@ import numpy as np
 
 from ._checks import shape_str
 
-__all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Optimizer", "clip_grad_norm"]
+__all__ = ["SGD", "SGDW", "RMSprop", "Adam", "AdamW", "Optimizer", "clip_grad_norm"]
 
 
 def _check_pairs(func, params, grads):
@@ -123,18 +127,24 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay."""
 
+    _decoupled = False
+
     def __init__(self, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(lr)
-        _unit("SGD", "momentum", momentum)
-        _positive("SGD", "weight_decay", weight_decay, allow_zero=True)
+        name = type(self).__name__
+        _unit(name, "momentum", momentum)
+        _positive(name, "weight_decay", weight_decay, allow_zero=True)
         if nesterov and momentum == 0:
-            raise ValueError(f"SGD: nesterov=True needs momentum > 0 (as in torch.optim.SGD), got "
+            raise ValueError(f"{name}: nesterov=True needs momentum > 0 (as in torch.optim.SGD), got "
                              f"momentum={momentum!r}. Pass e.g. momentum=0.9, or nesterov=False.")
         self.momentum, self.nesterov, self.weight_decay = momentum, bool(nesterov), weight_decay
 
     def _update(self, p, g, st):
         if self.weight_decay:
-            g = g + self.weight_decay * p
+            if self._decoupled:
+                p *= 1 - self.lr * self.weight_decay
+            else:
+                g = g + self.weight_decay * p
         if self.momentum:
             if "v" not in st:
                 st["v"] = g.copy()
@@ -143,6 +153,19 @@ class SGD(Optimizer):
                 st["v"] += g
             g = g + self.momentum * st["v"] if self.nesterov else st["v"]
         p -= self.lr * g
+
+
+class SGDW(SGD):
+    """SGD with decoupled weight decay (Loshchilov & Hutter's SGDW), the SGD sibling of AdamW.
+
+    The weights shrink by ``1 - lr * weight_decay`` before each step, outside the momentum
+    buffer; the default ``weight_decay=1e-2`` is AdamW's.
+    """
+
+    _decoupled = True
+
+    def __init__(self, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=1e-2):
+        super().__init__(lr, momentum, nesterov, weight_decay)
 
 
 class RMSprop(Optimizer):

@@ -223,7 +223,7 @@ CASES = [
     # ------------------------------------------------------------------ optim: hyperparameters
     *[Case(f"{cls.__name__}-negative-lr", (lambda cls=cls: cls(lr=-0.1)),
            ValueError, [cls.__name__, "'lr'", "> 0", "got -0.1"], r"e\.g\. lr=")
-      for cls in (optim.SGD, optim.RMSprop, optim.Adam, optim.AdamW)],
+      for cls in (optim.SGD, optim.SGDW, optim.RMSprop, optim.Adam, optim.AdamW)],
     Case("SGD-zero-lr", lambda: optim.SGD(lr=0), ValueError, ["SGD", "'lr'", "> 0", "got 0"], r"e\.g\. lr="),
     Case("Adam-nan-lr", lambda: optim.Adam(lr=float("nan")), ValueError, ["Adam", "'lr'", "finite", "nan"],
          r"e\.g\. lr="),

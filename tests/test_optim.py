@@ -42,6 +42,48 @@ def test_sgd_weight_decay_is_added_to_the_gradient():
     assert run(optim.SGD(lr=0.1, weight_decay=0.1), GRADS[:2]) == pytest.approx([0.94, 1.0306])
 
 
+def test_sgdw_decays_outside_the_gradient():
+    # theta * (1 - 0.1*0.1) = 0.99, then the step 0.1*0.5 -> 0.94; 0.94*0.99 = 0.9306, + 0.1 -> 1.0306
+    # (without momentum the decoupled and the coupled decay take the same steps)
+    assert run(optim.SGDW(lr=0.1, weight_decay=0.1), GRADS[:2]) == pytest.approx([0.94, 1.0306])
+    assert optim.SGDW().weight_decay == 0.01                            # AdamW's default
+
+
+def test_sgdw_with_momentum_keeps_the_decay_out_of_the_velocity():
+    # SGDW: theta1 = 0.99 - 0.1*0.5 = 0.94 (v1 = 0.5); theta2 = 0.94*0.99 - 0.1*(0.45 - 1) = 0.9856
+    opt = optim.SGDW(lr=0.1, momentum=0.9, weight_decay=0.1)
+    assert run(opt, GRADS[:2]) == pytest.approx([0.94, 0.9856])
+    assert opt.state["w"]["v"] == pytest.approx([-0.55])                # the loss's gradients only
+    # coupled L2 with momentum: v1 = 0.6 -> 0.94; v2 = 0.54 - 0.906 = -0.366 -> 0.9766
+    coupled = optim.SGD(lr=0.1, momentum=0.9, weight_decay=0.1)
+    assert run(coupled, GRADS[:2]) == pytest.approx([0.94, 0.9766])
+    assert coupled.state["w"]["v"] == pytest.approx([-0.366])
+
+
+def test_sgdw_differs_from_l2_only_with_momentum():
+    rng = np.random.default_rng(0)
+    w0, grads = rng.normal(size=(3, 4)), [rng.normal(size=(3, 4)) for _ in range(20)]
+
+    def trajectory(opt):
+        w, out = w0.copy(), []
+        for g in grads:
+            opt.step({"w": w}, {"w": g})
+            out.append(w.copy())
+        return np.array(out)
+
+    plain = dict(lr=0.1, weight_decay=0.05)
+    np.testing.assert_allclose(trajectory(optim.SGDW(**plain)), trajectory(optim.SGD(**plain)), rtol=1e-12)
+    heavy = dict(lr=0.1, momentum=0.9, weight_decay=0.05)
+    gap = np.abs(trajectory(optim.SGDW(**heavy)) - trajectory(optim.SGD(**heavy))).max()
+    assert gap > 0.05
+    # SGDW with momentum equals: shrink by hand, then SGD with momentum on the raw gradients
+    w, opt = w0.copy(), optim.SGD(lr=0.1, momentum=0.9)
+    for g in grads:
+        w *= 1 - 0.1 * 0.05
+        opt.step({"w": w}, {"w": g})
+    np.testing.assert_allclose(trajectory(optim.SGDW(**heavy))[-1], w, rtol=1e-12)
+
+
 def test_rmsprop():
     lr, a, eps = 0.01, 0.99, 1e-8
     s, th, expected = 0.0, THETA0, []
@@ -89,7 +131,8 @@ def test_defaults_match_pytorch():
 
 
 @pytest.mark.parametrize("make", [lambda: optim.SGD(lr=0.1, momentum=0.9), lambda: optim.RMSprop(),
-                                  lambda: optim.Adam(), lambda: optim.AdamW()])
+                                  lambda: optim.Adam(), lambda: optim.AdamW(),
+                                  lambda: optim.SGDW(lr=0.1, momentum=0.9)])
 def test_contract_in_place_state_per_name_and_dtype(make):
     opt = make()
     W = np.ones((2, 3), dtype=np.float32)

@@ -135,7 +135,7 @@ def gelu_forward(z, approximate="none"):
 
 
 def gelu_backward(dout, cache):
-    r"""$dz = dout \odot (\Phi(z) + z\,\varphi(z))$, with $\varphi(z) = e^{-z^2/2}/\sqrt{2\pi}$.
+    r"""$dz = dout \odot (\Phi(z) + z\,\Phi'(z))$, with $\Phi'(z) = e^{-z^2/2}/\sqrt{2\pi}$.
 
     For ``approximate="tanh"`` the derivative of the tanh form,
     $\tfrac12(1 + t) + \tfrac12 z (1 - t^2)\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715 z^2)$.

@@ -39,6 +39,23 @@ def test_page_loads_offline_without_console_errors(new_page, site, path):
     assert not log.failed, f"{path}: failed requests {log.failed[:5]}"
 
 
+def test_favicon_is_ours_and_nothing_404s_on_the_intro_page(new_page, site):
+    """The site ships its own icon, so no browser asks for a missing /favicon.ico (a 404 on every visit)."""
+    page, log = new_page()
+    bad = []
+    page.on("response", lambda r: bad.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(f"{site}/book/intro.html", wait_until="load")
+    page.wait_for_load_state("networkidle")
+    hrefs = page.eval_on_selector_all("link[rel~='icon']", "els => els.map(e => e.href)")
+    assert hrefs, "book/intro.html has no <link rel='icon'>: set html.favicon in _config.yml"
+    for href in hrefs:
+        assert href.endswith("favicon.svg"), href
+        assert (HTML / href[len(site) + 1:].split("#")[0]).resolve().is_file(), f"{href} is not in _build/html"
+        assert page.request.get(href).status == 200, href
+    assert not bad, f"book/intro.html: responses with an error status {bad}"
+    assert not log.failed and not log.errors, (log.failed, log.errors)
+
+
 @pytest.mark.parametrize("path", MATH_PAGES)
 def test_math_is_typeset(new_page, site, path):
     page, log = _load(new_page, site, path)
