@@ -95,7 +95,8 @@ class Value:
     def __mul__(self, other):
         r"""$u \cdot w$; the local derivative with respect to each factor is the other factor."""
         other = self._wrap(other, "__mul__")
-        return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
+        local = (other.data, self.data)         # d(uw)/du = w, d(uw)/dw = u
+        return Value(self.data * other.data, (self, other), "*", local)
 
     def __pow__(self, other):
         r"""$u^k$; local derivatives $k u^{k-1}$ for the base and $u^k \ln u$ for the exponent.
@@ -179,7 +180,10 @@ class Value:
     def sigmoid(self):
         r"""$\sigma(x) = 1/(1 + e^{-x})$; local derivative $\sigma(x)(1 - \sigma(x))$, written with the output $s$."""
         x = self.data
-        s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        if x >= 0:
+            s = 1.0 / (1.0 + math.exp(-x))
+        else:                                   # the same, without overflow
+            s = math.exp(x) / (1.0 + math.exp(x))
         return Value(s, (self,), "sigmoid", (s * (1.0 - s),))
 
     def relu(self):
