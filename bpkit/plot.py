@@ -159,13 +159,17 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.25, 
     return ax
 
 
-def animation_html(anim, alt, default_mode="once"):
+def animation_html(anim, alt, default_mode="once", still=False):
     """A matplotlib animation as a self-contained HTML player, with alt text on the frames.
 
     ``FuncAnimation.to_jshtml`` embeds every frame and its own JavaScript, so the player
     works in a static page without a kernel; but it gives the frame image no ``alt``, which
     screen readers need, and it loads its button icons from a CDN. This adds the alt text
     and draws the buttons with text symbols. Display the result with ``IPython.display.HTML``.
+
+    With ``still=True`` the last frame follows the player as a PNG with the same alt text, and the
+    book shows that picture instead of the player in print and on a phone (``bpfs-animation-still``
+    in ``book/assets/book.css``), where the player's frames and buttons do not fit the column.
     """
     import html as _html
     if not isinstance(alt, str) or not alt.strip():
@@ -183,7 +187,16 @@ def animation_html(anim, alt, default_mode="once"):
     out = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", out)
     for icon, text in _PLAYER_ICONS.items():
         out = out.replace(f'<i class="fa {icon}"></i>', f'<span aria-hidden="true">{text}</span>')
-    return out
+    if not still:
+        return out
+    import base64
+    import io
+    buf = io.BytesIO()
+    anim._fig.savefig(buf, format="png")                 # to_jshtml left the figure at its last frame
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<div class="bpfs-animation"><div class="bpfs-animation-player">{out}</div>'
+            f'<img class="bpfs-animation-still" alt="{_html.escape(alt.strip())}" '
+            f'src="data:image/png;base64,{png}"></div>')
 
 
 _PLAYER_ICONS = {"fa-play fa-flip-horizontal": "\u25c0", "fa-minus": "\u2212", "fa-fast-backward": "|\u25c0\u25c0",
