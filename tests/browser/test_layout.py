@@ -21,10 +21,6 @@ FIGURE_PAGES = CHAPTERS + ["book/for-instructors.html"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 MIN_FIGURE_TEXT_PX = 9
-# Figures too wide for the column at any legible font size, which a reader opens at full size (the
-# phone test checks the text there): the computational graph of the whole 1-2-1 network (14 nodes
-# in a row, drawn by bpkit.autograd.draw_graph).
-TOO_WIDE_FOR_THE_COLUMN = {("chapters/03_chain_rule.html", "Fig. 3.3")}
 
 # Every display equation, printed output (stream, text result) and figure of a page, measured in
 # place. "wide": its content is wider than its box; "scrolls": the box scrolls sideways (overflow-x
@@ -187,15 +183,14 @@ def test_figure_text_is_legible(measured, viewport):
                 problems.append(f"{path}: figure {fig['src']} does not open at full size")
             if viewport is DESKTOP:
                 px = _figure_text_px(fig["src"], fig["width"])
-                exempt = (path, fig["number"]) in TOO_WIDE_FOR_THE_COLUMN
             else:
                 with Image.open(HTML / unquote(fig["src"]).lstrip("/")) as im:
-                    px, exempt = _figure_text_px(fig["src"], im.width), False
+                    px = _figure_text_px(fig["src"], im.width)
             if px is None:
                 problems.append(f"{path}: {fig['src']} was not drawn in the book's figure style")
                 continue
             checked += 1
-            if px < MIN_FIGURE_TEXT_PX and not exempt:
+            if px < MIN_FIGURE_TEXT_PX:
                 where = "in the column" if viewport is DESKTOP else "at full size"
                 problems.append(f"{path}: {fig['number'] or fig['src']}: text {px:.1f} px {where}")
     assert checked >= 30, f"only {checked} figures measured"
