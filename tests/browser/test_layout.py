@@ -46,7 +46,13 @@ MEASURE = """() => {
     .map(i => ({src: new URL(i.src).pathname, width: i.getBoundingClientRect().width,
                 number: i.closest("figure")?.querySelector(".caption-number")?.textContent.trim() || "",
                 enlargeable: i.classList.contains("bpfs-enlargeable")}));
-  return {eqs, outs, figures};
+  // code cells, folded ones opened: the code as the page lists it
+  document.querySelectorAll("details.above-input, details.hide").forEach(d => { d.open = true; });
+  const codes = [...document.querySelectorAll("div.cell_input pre")].map(c => ({
+    name: c.textContent.trim().split("\\n")[0].slice(0, 60),
+    wide: c.scrollWidth > c.clientWidth + 1, scrolls: scrolls(c), width: c.clientWidth,
+    sections: [...document.querySelectorAll("section")].filter(x => x.contains(c)).map(x => x.id)}));
+  return {eqs, outs, figures, codes};
 }"""
 
 
@@ -157,6 +163,30 @@ def test_no_equation_or_printed_output_is_cut_off(measured, viewport):
     if viewport is DESKTOP:                       # long equations are broken into lines on a desktop
         problems += [f"{e}: wider than the column on a desktop" for e in wide_eqs]
     assert not problems, "\n".join(problems)
+
+
+# Chapter 7's experiment sections are rewritten on another branch; tests/test_book_code.py checks
+# the same part (PARTLY_CHECKED). Remove this once they are wrapped (book/_ext/wrap_code_cells.py).
+NOT_YET_WRAPPED = {"chapters/07_cnn.html": {"why-dense-layers-are-a-poor-fit-for-images",
+                                            "a-lenet-style-network-on-the-digits", "the-convolution-explorer",
+                                            "summary", "where-this-goes-next"}}
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
+def test_no_code_block_scrolls_on_a_desktop(measured, viewport):
+    """At 1280 px every code cell fits its box (tests/test_book_code.py keeps lines within 76
+    characters); on a phone code may scroll sideways, with a scrollbar."""
+    problems, checked = [], 0
+    for path in CHAPTERS:
+        for code in measured[viewport["width"], path]["codes"]:
+            checked += code["width"] > 0
+            shared = set(code["sections"]) & NOT_YET_WRAPPED.get(path, set())
+            if code["wide"] and viewport is DESKTOP and not shared:
+                problems.append(f"{path}: code block {code['name']!r} is wider than its box")
+            if code["wide"] and not code["scrolls"]:
+                problems.append(f"{path}: code block {code['name']!r} is clipped (no scrollbar)")
+    assert not problems, f"{len(problems)} code blocks:\n" + "\n".join(problems)
+    assert checked >= 200, f"only {checked} code blocks measured (folded ones are opened first)"
 
 
 def _figure_text_px(src, rendered_width):
