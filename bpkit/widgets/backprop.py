@@ -71,7 +71,7 @@ class BackpropStepper(_Widget):
 
     # Button labels carry their own symbols (no icon font, which a static page may not have) and
     # are never shortened; the buttons wrap onto a second line on a phone.
-    BUTTONS = ("\u25c0 back", "next \u25b6", "end of forward \u23ed", "reset \u21ba")
+    BUTTONS = ("\u25c0 back", "next \u25b6", "end of forward \u25b6|", "reset \u21ba")
 
     def _controls(self):
         W = self._W
@@ -82,7 +82,7 @@ class BackpropStepper(_Widget):
         actions = [self.back, self.next, lambda: setattr(self, "step", self.n_forward),
                    lambda: setattr(self, "step", 0)]
         for text, action in zip(self.BUTTONS, actions):
-            b = W.Button(description=text, tooltip=text.split(" \u25b6")[0],
+            b = W.Button(description=text, tooltip=text,
                          layout=W.Layout(width="auto", min_width="fit-content", flex="0 0 auto"))
             b.on_click(lambda _b, a=action: a())
             buttons.append(b)
