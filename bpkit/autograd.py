@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Value", "draw_graph", "topological_order"]
+__all__ = ["GRAPH_FONT_PT", "MAX_GRAPH_COLUMNS", "Value", "draw_graph", "topological_order"]
 
 
 class Value:
@@ -95,7 +95,8 @@ class Value:
     def __mul__(self, other):
         r"""$u \cdot w$; the local derivative with respect to each factor is the other factor."""
         other = self._wrap(other, "__mul__")
-        return Value(self.data * other.data, (self, other), "*", (other.data, self.data))
+        local = (other.data, self.data)         # d(uw)/du = w, d(uw)/dw = u
+        return Value(self.data * other.data, (self, other), "*", local)
 
     def __pow__(self, other):
         r"""$u^k$; local derivatives $k u^{k-1}$ for the base and $u^k \ln u$ for the exponent.
@@ -179,7 +180,10 @@ class Value:
     def sigmoid(self):
         r"""$\sigma(x) = 1/(1 + e^{-x})$; local derivative $\sigma(x)(1 - \sigma(x))$, written with the output $s$."""
         x = self.data
-        s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        if x >= 0:
+            s = 1.0 / (1.0 + math.exp(-x))
+        else:                                   # the same, without overflow
+            s = math.exp(x) / (1.0 + math.exp(x))
         return Value(s, (self,), "sigmoid", (s * (1.0 - s),))
 
     def relu(self):
@@ -280,9 +284,13 @@ def _node_text(v, name, data=True, grad=True):
     return "\n".join(lines)
 
 
-def _draw(order, names, ax, datas, grads, highlight_nodes=(), highlight_edge=None, edge_text=None):
-    """Draw nodes as labelled boxes and edges as arrows from operand to result."""
+def _draw(order, names, ax, datas, grads, highlight_nodes=(), highlight_edge=None, edge_text=None,
+          vertical=False, fontsize=8):
+    """Draw nodes as labelled boxes and edges as arrows from operand to result: left to right, or
+    top to bottom when ``vertical`` (each column of the horizontal layout becomes a row)."""
     pos = _layout(order)
+    if vertical:
+        pos = {k: (-y * 1.9, -x) for k, (x, y) in pos.items()}
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     boxes = {}
@@ -290,14 +298,17 @@ def _draw(order, names, ax, datas, grads, highlight_nodes=(), highlight_edge=Non
         x, y = pos[id(v)]
         face = "#fff3b0" if id(v) in highlight_nodes else ("#ddf4ff" if not v._prev else "#f6f8fa")
         boxes[id(v)] = ax.text(x, y, _node_text(v, names[i], datas[i], grads[i]), ha="center", va="center",
-                               fontsize=8, family="monospace", gid=f"node-{i}", zorder=4,
+                               fontsize=fontsize, family="monospace", gid=f"node-{i}", zorder=4,
                                bbox=dict(boxstyle="round,pad=0.35", fc=face, ec="#24292f", lw=1.0))
     for v in order:
         for child in dict.fromkeys(v._prev):          # one arrow per pair, even for x * x
             hot = highlight_edge is not None and highlight_edge == (id(v), id(child))
             (x0, y0), (x1, y1) = pos[id(child)], pos[id(v)]
             # an edge that skips columns bends around the nodes in between, away from the middle row
-            rad = 0.0 if x1 - x0 <= 1 else (-0.3 if y0 + y1 >= 0 else 0.3)
+            if vertical:
+                rad = 0.0 if y0 - y1 <= 1 else (-0.3 if x0 + x1 < 0 else 0.3)
+            else:
+                rad = 0.0 if x1 - x0 <= 1 else (-0.3 if y0 + y1 >= 0 else 0.3)
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=5,   # after the boxes: clip to them
                         arrowprops=dict(arrowstyle="-|>", lw=2.6 if hot else 1.0, connectionstyle=f"arc3,rad={rad}",
                                         color="#cf222e" if hot else "#57606a", shrinkA=2, shrinkB=2,
@@ -306,8 +317,10 @@ def _draw(order, names, ax, datas, grads, highlight_nodes=(), highlight_edge=Non
     if edge_text:
         ax.text(0.5, 0.0, edge_text, transform=ax.transAxes, ha="center", va="top", fontsize=9,
                 color="#cf222e", bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#cf222e", lw=0.8))
-    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
-    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    ax.set_xlim(min(xs) - (1.0 if vertical else 0.6), max(xs) + (1.0 if vertical else 0.6))
+    ax.set_ylim(min(ys) - (0.5 if vertical else 0.7), max(ys) + (0.5 if vertical else 0.7))
     ax.set_axis_off()
     return pos
 
@@ -338,18 +351,27 @@ def _figure_class():
     return GraphFigure
 
 
-def _figsize(order):
+# A graph longer than this is drawn top to bottom; its text then has the book's body size.
+MAX_GRAPH_COLUMNS = 6
+GRAPH_FONT_PT = 12
+
+
+def _figsize(order, vertical=False):
     pos = _layout(order)
     ncol = 1 + max(p[0] for p in pos.values())
     nrow = max(sum(1 for p in pos.values() if p[0] == c) for c in range(int(ncol)))
+    if vertical:
+        return (max(4.0, 2.4 * nrow), 1.3 * ncol)
     return (max(4.0, 1.45 * ncol), max(2.0, 1.0 * nrow + 0.6))
 
 
-def draw_graph(root, ax=None, show_grad=True):
+def draw_graph(root, ax=None, show_grad=True, vertical=None):
     """Draw the graph of ``root``: one box per :class:`Value` with its label, data and grad.
 
     Arrows point from an operand to the result computed from it, so the forward pass flows
-    left to right and the backward pass right to left. Uses matplotlib only (no Graphviz).
+    left to right (or top to bottom) and the backward pass back. Uses matplotlib only (no Graphviz).
+    A long graph is drawn top to bottom, one row per step of the longest path, so that it fits
+    the width of a page with text as large as the page's (``GRAPH_FONT_PT``).
 
     Parameters
     ----------
@@ -360,6 +382,9 @@ def draw_graph(root, ax=None, show_grad=True):
         the last expression of a notebook cell.
     show_grad : bool
         Also print ``grad`` in every box (run ``root.backward()`` first).
+    vertical : bool, optional
+        Top to bottom instead of left to right; by default when the longest path from a leaf
+        to ``root`` has more than ``MAX_GRAPH_COLUMNS`` steps.
 
     Returns
     -------
@@ -367,8 +392,12 @@ def draw_graph(root, ax=None, show_grad=True):
         The figure; its text boxes have gids ``node-0``, ``node-1``, ... in topological order.
     """
     order = topological_order(root)
+    ncol = 1 + max(p[0] for p in _layout(order).values())
+    if vertical is None:
+        vertical = ncol > MAX_GRAPH_COLUMNS
     if ax is None:
-        ax = _new_figure(_figsize(order)).add_subplot()
+        ax = _new_figure(_figsize(order, vertical)).add_subplot()
     names = [v.label for v in order]
-    _draw(order, names, ax, [True] * len(order), [True if show_grad else None] * len(order))
+    _draw(order, names, ax, [True] * len(order), [True if show_grad else None] * len(order),
+          vertical=vertical, fontsize=GRAPH_FONT_PT if vertical else 8)
     return ax.figure

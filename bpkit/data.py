@@ -164,7 +164,8 @@ def train_val_test_split(X, y, val=0.15, test=0.2, seed=0):
     parts = ([], [], [])
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
-        n_test, n_val = int(round(test * len(idx))), int(round(val * len(idx)))
+        n_test = int(round(test * len(idx)))
+        n_val = int(round(val * len(idx)))
         parts[2].append(idx[:n_test])
         parts[1].append(idx[n_test:n_test + n_val])
         parts[0].append(idx[n_test + n_val:])

@@ -46,7 +46,8 @@ def rel_error(a, b, eps=1e-8):
                                                      " Compare a gradient with the gradient of the same array."))
     if a.size == 0:
         return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(eps, np.abs(a) + np.abs(b))))
+    scale = np.maximum(eps, np.abs(a) + np.abs(b))
+    return float(np.max(np.abs(a - b) / scale))
 
 
 def _require_float64(func, name, x):

@@ -57,7 +57,8 @@ def _uniform(rng, fan_in, fan_out, dtype, var, func):
 
 def he_normal(rng, fan_in, fan_out, dtype=np.float64):
     r"""$W \sim \mathcal N(0, 2/D)$ with $D$ = ``fan_in``."""
-    return _normal(rng, fan_in, fan_out, dtype, lambda D, M: 2.0 / D, "he_normal")
+    variance = lambda D, M: 2.0 / D                          # noqa: E731
+    return _normal(rng, fan_in, fan_out, dtype, variance, "he_normal")
 
 
 def he_uniform(rng, fan_in, fan_out, dtype=np.float64):

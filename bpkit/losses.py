@@ -84,7 +84,8 @@ def mae_loss(pred, target):
     """
     pred, target = _pred_target("mae_loss", pred, target)
     diff = pred - target
-    return float(np.mean(np.abs(diff))), (np.sign(diff) / diff.size).astype(pred.dtype, copy=False)
+    dpred = (np.sign(diff) / diff.size).astype(pred.dtype, copy=False)
+    return float(np.mean(np.abs(diff))), dpred
 
 
 def weighted_mse_loss(pred, target, weights):
@@ -108,14 +109,14 @@ def weighted_mse_loss(pred, target, weights):
     func = "weighted_mse_loss"
     pred, target = _pred_target(func, pred, target)
     w = as_float_array(weights, func, "weights", dtype=pred.dtype)
-    if w.shape == pred.shape:
-        pass
-    elif pred.ndim >= 1 and w.shape == (pred.shape[0],):
+    one_per_row = pred.ndim >= 1 and w.shape == (pred.shape[0],)
+    if w.shape != pred.shape and not one_per_row:
+        raise ValueError(
+            f"{func}: 'weights' must have shape ({pred.shape[0]},) (one per example) or "
+            f"the shape of pred {shape_str(pred.shape)}, got {shape_str(w.shape)}. "
+            "Pass one weight per row of pred, in the same order as the examples.")
+    if w.shape != pred.shape:                   # (N,) -> (N, 1, ...): along the rows
         w = w.reshape((-1,) + (1,) * (pred.ndim - 1))
-    else:
-        raise ValueError(f"{func}: 'weights' must have shape ({pred.shape[0]},) (one per example) or "
-                         f"the shape of pred {shape_str(pred.shape)}, got {shape_str(w.shape)}. "
-                         "Pass one weight per row of pred, in the same order as the examples.")
     if np.any(w < 0) or not np.all(np.isfinite(w)):
         bad = w[(w < 0) | ~np.isfinite(w)].ravel()[0]
         raise ValueError(f"{func}: 'weights' must be finite and >= 0, got {bad:g}; a negative weight rewards "

@@ -257,7 +257,9 @@ def clip_grad_norm(grads, max_norm):
         raise TypeError(f"clip_grad_norm: 'grads' must be a dict name -> array, got {type(grads).__name__}. "
                         "Pass model.grads.")
     _positive("clip_grad_norm", "max_norm", max_norm)
-    total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
+    squares = [np.sum(np.square(g, dtype=np.float64))
+               for g in grads.values()]
+    total = float(np.sqrt(sum(float(q) for q in squares)))
     coef = max_norm / (total + 1e-6)
     if coef < 1:
         for g in grads.values():

@@ -10,8 +10,8 @@ import numpy as np
 
 from ._checks import shape_str
 
-__all__ = ["BOOK_STYLE", "MIN_FONT_PT", "animation_html", "book_style", "min_font_pt", "plot_decision_boundary",
-           "plot_history"]
+__all__ = ["BOOK_STYLE", "CODE_LINE_LIMIT", "MIN_FONT_PT", "animation_html", "book_style", "min_font_pt",
+           "plot_decision_boundary", "plot_history", "show_source", "source_lines"]
 
 
 # The book's figure style. The column of the book is about 690 px wide on a desktop and 360 px on a
@@ -159,13 +159,17 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.25, 
     return ax
 
 
-def animation_html(anim, alt, default_mode="once"):
+def animation_html(anim, alt, default_mode="once", still=False):
     """A matplotlib animation as a self-contained HTML player, with alt text on the frames.
 
     ``FuncAnimation.to_jshtml`` embeds every frame and its own JavaScript, so the player
     works in a static page without a kernel; but it gives the frame image no ``alt``, which
     screen readers need, and it loads its button icons from a CDN. This adds the alt text
     and draws the buttons with text symbols. Display the result with ``IPython.display.HTML``.
+
+    With ``still=True`` the last frame follows the player as a PNG with the same alt text, and the
+    book shows that picture instead of the player in print and on a phone (``bpfs-animation-still``
+    in ``book/assets/book.css``), where the player's frames and buttons do not fit the column.
     """
     import html as _html
     if not isinstance(alt, str) or not alt.strip():
@@ -183,9 +187,111 @@ def animation_html(anim, alt, default_mode="once"):
     out = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", out)
     for icon, text in _PLAYER_ICONS.items():
         out = out.replace(f'<i class="fa {icon}"></i>', f'<span aria-hidden="true">{text}</span>')
-    return out
+    if not still:
+        return out
+    import base64
+    import io
+    buf = io.BytesIO()
+    anim._fig.savefig(buf, format="png")                 # to_jshtml left the figure at its last frame
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<div class="bpfs-animation"><div class="bpfs-animation-player">{out}</div>'
+            f'<img class="bpfs-animation-still" alt="{_html.escape(alt.strip())}" '
+            f'src="data:image/png;base64,{png}"></div>')
 
 
 _PLAYER_ICONS = {"fa-play fa-flip-horizontal": "\u25c0", "fa-minus": "\u2212", "fa-fast-backward": "|\u25c0\u25c0",
                  "fa-step-backward": "|\u25c0", "fa-pause": "\u275a\u275a", "fa-play": "\u25b6",
                  "fa-step-forward": "\u25b6|", "fa-fast-forward": "\u25b6\u25b6|", "fa-plus": "+"}
+
+
+# The widest code line the book's column shows without scrolling at 1280 px: its code font (14 px
+# ui-monospace, 8.4 px a character) in the column's 652 px gives 77 characters (measured in Chromium).
+CODE_LINE_LIMIT = 76
+
+
+def source_lines(obj, docstring=False, checks=False, width=CODE_LINE_LIMIT):
+    """The source of the function, method or class ``obj`` as a list of lines, dedented.
+
+    Without ``docstring`` the docstrings (of ``obj`` and of what it defines) are left out; the
+    chapters show the maths in their own text. Without ``checks`` the argument checks are left
+    out: a statement that calls a helper of a ``_args`` module (such as
+    ``x, W, b = _linear_args(x, W, b)``) and an ``if`` that ends in ``raise``. A trailing comment
+    that makes a line longer than ``width`` moves onto its own line above the code.
+    """
+    import ast
+    import inspect
+    import textwrap
+    if not callable(obj):
+        raise TypeError(f"source_lines: expected a function, method or class, got {type(obj).__name__}. "
+                        "Pass the object itself, e.g. source_lines(ops.linear_forward).")
+    lines = textwrap.dedent(inspect.getsource(obj)).splitlines()
+    namespace = vars(inspect.getmodule(obj))
+    drop = set()
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        body = list(node.body)
+        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            if not docstring:
+                drop.update(range(body[0].lineno - 1, body[0].end_lineno))
+            body = body[1:]
+        if not checks and not isinstance(node, ast.ClassDef):
+            for stmt in body:
+                if _is_check(stmt, namespace):
+                    drop.update(range(stmt.lineno - 1, stmt.end_lineno))
+    kept = [line for i, line in enumerate(lines) if i not in drop]
+    return _comments_above(kept, width)
+
+
+def _is_check(stmt, namespace):
+    """Whether ``stmt`` only checks arguments: it calls a helper of a module named ``..._args``, or it
+    is an ``if`` without ``else`` that ends in ``raise`` (with the lines that build its message)."""
+    import ast
+    if isinstance(stmt, ast.If) and not stmt.orelse and isinstance(stmt.body[-1], ast.Raise):
+        return True
+    value = getattr(stmt, "value", None)
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+        return False
+    helper = namespace.get(value.func.id)
+    return getattr(helper, "__module__", "").rsplit(".", 1)[-1] == "_args"
+
+
+def _comments_above(lines, width):
+    """Move each trailing comment of a line longer than ``width`` onto its own line above it."""
+    import io
+    import tokenize
+    out = []
+    source = "\n".join(lines) + "\n"
+    comments = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                comments[tok.start[0] - 1] = tok.start[1]
+    except (tokenize.TokenError, IndentationError):       # pragma: no cover - getsource gives whole blocks
+        return lines
+    for i, line in enumerate(lines):
+        col = comments.get(i)
+        code = line[:col].rstrip() if col is not None else line
+        if len(line) > width and col is not None and code.strip():
+            indent = line[:len(line) - len(line.lstrip())]
+            out.append(indent + line[col:])
+            out.append(code)
+        else:
+            out.append(line)
+    return out
+
+
+def show_source(*objs, docstring=False, checks=False):
+    """Show the source of ``objs`` (one or more functions, methods or classes) as highlighted Python.
+
+    The chapters list bpkit's functions with it (in a cell tagged ``remove-input``), so the page
+    always shows the current code: the signature and the body, without the docstring and the
+    argument-check line (see :func:`source_lines`), which keeps a function to the lines that do the
+    maths. Returns an ``IPython.display.Markdown`` object holding one fenced code block.
+    """
+    from IPython.display import Markdown
+    if not objs:
+        raise TypeError("show_source: pass at least one function, e.g. show_source(ops.linear_forward).")
+    blocks = ["\n".join(source_lines(obj, docstring, checks)) for obj in objs]
+    return Markdown("```python\n" + "\n\n".join(blocks) + "\n```")

@@ -108,24 +108,29 @@ class EarlyStopping(Callback):
     epoch when training ends.
     """
 
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="min", restore_best=True):
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0,
+                 mode="min", restore_best=True):
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping: 'mode' must be 'min' or 'max', got {mode!r}. Use 'min' for a "
                              "loss and 'max' for a metric such as accuracy.")
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
             raise ValueError(f"EarlyStopping: 'patience' must be an int >= 1, got {patience!r}. It counts "
                              "epochs without improvement, e.g. patience=5.")
-        self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
+        self.monitor, self.patience = monitor, patience
+        self.min_delta = float(min_delta)
         self.mode, self.restore_best = mode, restore_best
 
     def on_train_begin(self, model, history):
-        self.best, self.best_epoch, self.wait, self._state = None, None, 0, None
+        self.best, self.best_epoch, self.wait = None, None, 0
+        self._state = None
         self._history = history
 
     def _improved(self, value):
         if self.best is None:
             return True
-        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
 
     def on_epoch_end(self, epoch, logs, model):
         if self.monitor not in logs:
@@ -139,8 +144,10 @@ class EarlyStopping(Callback):
             return False
         self.wait += 1
         if self.wait >= self.patience:
-            self._history.stop_reason = (f"early stopping: {self.monitor} did not improve for "
-                                         f"{self.patience} epochs (best {self.best:.4g} at epoch {self.best_epoch})")
+            self._history.stop_reason = (
+                f"early stopping: {self.monitor} did not improve for "
+                f"{self.patience} epochs (best {self.best:.4g} at epoch "
+                f"{self.best_epoch})")
             return True
         return False
 

@@ -236,6 +236,36 @@ def test_draw_graph_into_given_axes_and_without_grads():
     plt.close(fig)
 
 
+def _chain(n):
+    v = Value(0.5, label="x")
+    for k in range(n):
+        v = (v * 1.1).tanh()
+        v.label = f"t{k}"
+    return v
+
+
+def test_a_long_graph_is_drawn_top_to_bottom_with_text_of_the_book_size():
+    """Fig. 3.3 (the 1-2-1 network, 11 columns) once had 8 pt text in a figure three columns wide."""
+    from bpkit.autograd import GRAPH_FONT_PT, MAX_GRAPH_COLUMNS
+    from bpkit.plot import min_font_pt
+    root = _chain(MAX_GRAPH_COLUMNS)                    # 2 * MAX + 1 steps: too long for a row
+    root.backward()
+    fig = draw_graph(root)
+    order = topological_order(root)
+    nodes = {t.get_gid(): t.get_position() for t in fig.axes[0].texts if (t.get_gid() or "").startswith("node-")}
+    ys = [nodes[f"node-{i}"][1] for i, v in enumerate(order) if v._prev]
+    assert len(ys) == 2 * MAX_GRAPH_COLUMNS
+    assert all(a > b for a, b in zip(ys, ys[1:])), "each step of the chain one row lower"
+    assert min_font_pt(fig) == GRAPH_FONT_PT == 12
+    width, height = fig.get_size_inches()
+    assert width <= 6.4 < height, "as wide as the column (6.4 in at 100 dpi), and long"
+    short = _chain(2)
+    fig = draw_graph(short)
+    xs = [t.get_position()[0] for t in fig.axes[0].texts if (t.get_gid() or "").startswith("node-")]
+    assert xs == sorted(xs) and len(set(xs)) > 2, "a short graph runs left to right"
+    assert draw_graph(short, vertical=True).get_size_inches()[1] > draw_graph(short).get_size_inches()[1]
+
+
 def test_graph_drawing_needs_no_graphviz_import():
     import sys
     loss = _network()

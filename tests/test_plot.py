@@ -213,6 +213,16 @@ def test_animation_html_is_self_contained_and_has_alt_text():
     assert html.count('<span aria-hidden="true">') == 9 and 'aria-label="Play"' in html
     with pytest.raises(ValueError, match="animation_html: 'alt' must describe"):
         plot.animation_html(anim, "  ")
+    framed = plot.animation_html(anim, "A parabola.", still=True)
+    player, still = framed.split('<img class="bpfs-animation-still" ')
+    assert player.startswith('<div class="bpfs-animation"><div class="bpfs-animation-player">')
+    assert still.startswith('alt="A parabola." src="data:image/png;base64,')
+    from PIL import Image
+    import base64
+    import io
+    png = base64.b64decode(still.split("base64,")[1].split('"')[0])
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.size == (60, 60)                            # the 2 x 2 in figure at 30 dpi
 
 
 def test_book_style_sets_the_figure_style_and_min_font_pt_finds_the_smallest_text():

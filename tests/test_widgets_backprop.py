@@ -156,3 +156,17 @@ def test_buttons_step_like_the_api(stepper):
     assert stepper.step == stepper.n_forward and "forward step 5" in stepper.summary()
     reset.click()
     assert stepper.step == 0 and stepper.phase == "start"
+
+
+def test_buttons_have_whole_labels_that_wrap_on_a_phone(stepper):
+    """The buttons once showed "⏮b…": an icon font the static book lacks, and labels squeezed to fit
+    one row beside the slider. Now each label is its text with a symbol, never shortened, and the row
+    wraps."""
+    row = stepper._box.children[0]
+    assert row.layout.flex_flow == "row wrap"
+    slider, *buttons = row.children
+    assert slider.layout.max_width == "420px" and slider.layout.width == "100%"
+    assert [b.description for b in buttons] == list(stepper.BUTTONS)
+    for b in buttons:
+        assert not b.icon, "an icon needs Font Awesome, which the static book does not load"
+        assert b.layout.min_width == "fit-content" and b.layout.flex == "0 0 auto"

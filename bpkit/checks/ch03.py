@@ -158,7 +158,8 @@ def grads_121(x, y, p):
     delta_o = (o - y) * o * (1 - o)                  # dE/dz3
     delta_1 = delta_o * p["w21"] * h1 * (1 - h1)     # dE/dz1: through o, then h1
     delta_2 = delta_o * p["w22"] * h2 * (1 - h2)     # dE/dz2: through o, then h2
-    return {"w11": delta_1 * x, "w12": delta_2 * x, "b1": delta_1, "b2": delta_2,
+    return {"w11": delta_1 * x, "w12": delta_2 * x,
+            "b1": delta_1, "b2": delta_2,
             "w21": delta_o * h1, "w22": delta_o * h2, "b3": delta_o}
 
 

@@ -93,16 +93,18 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         x = _batchnorm_input(self, x)
+        rm, rv = self.running_mean, self.running_var
         if self.training:
             out, cache = batchnorm_forward(x, self.gamma, self.beta, self.eps)
             m = x.size // self.F
             mom = self.dtype.type(self.momentum)
-            # Running averages as PyTorch keeps them: the variance is the unbiased one.
-            self.running_mean[...] = (1 - mom) * self.running_mean + mom * cache.mean
-            self.running_var[...] = (1 - mom) * self.running_var + mom * cache.var * self.dtype.type(m / (m - 1))
+            # Running averages as PyTorch keeps them (unbiased variance).
+            unbiased = cache.var * self.dtype.type(m / (m - 1))
+            rm[...] = (1 - mom) * rm + mom * cache.mean
+            rv[...] = (1 - mom) * rv + mom * unbiased
         else:
             out, cache = batchnorm_forward(x, self.gamma, self.beta, self.eps,
-                                           mean=self.running_mean, var=self.running_var)
+                                           mean=rm, var=rv)
         self._cache = cache
         return out
 

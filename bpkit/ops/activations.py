@@ -146,5 +146,6 @@ def gelu_backward(dout, cache):
         local = p + z * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
     else:
         zc = np.clip(z, -100, 100)
-        local = 0.5 * (1 + p) + 0.5 * zc * (1 - p * p) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * zc * zc)
+        du_dz = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * zc * zc)
+        local = 0.5 * (1 + p) + 0.5 * zc * (1 - p * p) * du_dz
     return (dout * local).astype(dout.dtype, copy=False)

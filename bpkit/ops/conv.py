@@ -58,10 +58,12 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
     win = _windows(xp, KH, KW, s, s)                                  # (N, C, H_out, W_out, KH, KW), a view
     H_out, W_out = win.shape[2:4]
-    cols = win.transpose(1, 4, 5, 0, 2, 3).reshape(C * KH * KW, N * H_out * W_out)   # im2col: a copy
+    cols = win.transpose(1, 4, 5, 0, 2, 3)                           # (C, KH, KW, N, H_out, W_out)
+    cols = cols.reshape(C * KH * KW, N * H_out * W_out)              # im2col: a copy
     out = W.reshape(F, -1) @ cols                                    # (F, N H_out W_out)
     out += b[:, None]
-    out = np.ascontiguousarray(out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3))
+    out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)      # (N, F, H_out, W_out)
+    out = np.ascontiguousarray(out)
     return out, (x.shape, W, cols, s, p)
 
 
@@ -96,8 +98,9 @@ def conv2d_backward(dout, cache):
     dxp = np.zeros((N, C, H + 2 * p, Wd + 2 * p), dtype=dcols.dtype)
     for k in range(KH):                                  # col2im, one kernel offset at a time
         for l in range(KW):
-            dxp[:, :, k:k + s * (H_out - 1) + 1:s, l:l + s * (W_out - 1) + 1:s] += \
-                dcols[:, k, l].transpose(1, 0, 2, 3)
+            rows = slice(k, k + s * (H_out - 1) + 1, s)    # the rows offset k reaches
+            cols = slice(l, l + s * (W_out - 1) + 1, s)
+            dxp[:, :, rows, cols] += dcols[:, k, l].transpose(1, 0, 2, 3)
     dx = np.ascontiguousarray(dxp[:, :, p:p + H, p:p + Wd]) if p else dxp
     return dx, dW, db
 
@@ -155,7 +158,8 @@ def maxpool2d_backward(dout, cache):
     row = np.arange(H_out)[:, None] * SH + argmax // KW             # (N, C, H_out, W_out): the row of each max
     col = np.arange(W_out) * SW + argmax % KW                       # and its column
     flat = (np.arange(N * C).reshape(N, C, 1, 1) * H + row) * Wd + col   # its index in x.ravel()
-    dx = np.bincount(flat.ravel(), weights=dout.ravel(), minlength=N * C * H * Wd)
+    size = N * C * H * Wd
+    dx = np.bincount(flat.ravel(), weights=dout.ravel(), minlength=size)
     return dx.reshape(x_shape).astype(dout.dtype, copy=False)
 
 

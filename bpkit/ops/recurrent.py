@@ -34,7 +34,9 @@ def _recurrent_param_grads(x, h0, h, dz):
     N, T, D = x.shape
     h_prev = np.concatenate([h0[:, None], h[:, :-1]], axis=1)          # (N, T, H): the state each step read
     dz2 = dz.reshape(N * T, -1)
-    return x.reshape(N * T, D).T @ dz2, h_prev.reshape(N * T, -1).T @ dz2, dz2.sum(axis=0)
+    dWx = x.reshape(N * T, D).T @ dz2
+    dWh = h_prev.reshape(N * T, -1).T @ dz2
+    return dWx, dWh, dz2.sum(axis=0)
 
 
 def rnn_step_forward(x, h_prev, Wx, Wh, b):
@@ -182,7 +184,8 @@ def _lstm_cell_backward(dh, dc, step):
     c_prev, i, f, o, g, tc = step
     dc = dc + dh * o * (1 - tc * tc)                 # c reaches the loss directly and through h = o tanh(c)
     di, df, do, dg = dc * g, dc * c_prev, dh * tc, dc * i
-    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g * g)], axis=1)
+    da = np.concatenate([di * i * (1 - i), df * f * (1 - f),
+                         do * o * (1 - o), dg * (1 - g * g)], axis=1)
     return da, dc * f
 
 
@@ -249,7 +252,8 @@ def lstm_step_backward(dh, dc, cache):
     dh, dc = _lstm_step_douts(dh, dc, cache)
     x, h_prev, Wx, Wh, step = cache
     da, dc_prev = _lstm_cell_backward(dh, dc, step)
-    return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+    dx, dh_prev = da @ Wx.T, da @ Wh.T
+    return dx, dh_prev, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
 
 
 def lstm_forward(x, h0, Wx, Wh, b, c0=None):

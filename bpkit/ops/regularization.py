@@ -45,7 +45,8 @@ def dropout_forward(x, p, rng):
     if p == 1:
         mask = np.zeros_like(x)
     else:
-        u = rng.random(x.shape, dtype=np.float32 if x.dtype == np.float32 else np.float64)
+        dtype = np.float32 if x.dtype == np.float32 else np.float64
+        u = rng.random(x.shape, dtype=dtype)
         mask = (u >= p).astype(x.dtype)
         mask *= x.dtype.type(1.0 / (1.0 - p))
     return x * mask, mask

@@ -89,6 +89,13 @@ class Widget:
     line of ``summary()`` text; ``update()`` recomputes (``_recompute()``) and redraws. Set
     ``self._hold = True`` while changing several controls, then call ``update()`` once.
 
+    The book shows a widget one way everywhere: once, as the last line of its cell, in a numbered
+    figure (the cell's ``mystnb: figure:`` caption). Its saved view is the static book's picture:
+    the controls, the PNG with its alt text, and the summary as text below it, which wraps on a
+    phone. So the book neither prints ``summary()`` nor draws ``figure()`` for a widget it shows, and
+    does not change a widget after showing it (the page saves every widget's final state): another
+    state is another widget.
+
     The picture is an ``<img>`` in an ``ipywidgets.HTML`` rather than an ``ipywidgets.Image``,
     which has no alt text: here ``alt_text()`` (the title and the summary, by default)
     describes the current state to a screen reader, in the notebook and in the book.
@@ -164,7 +171,8 @@ class Widget:
         png = base64.b64encode(self._png).decode("ascii")
         self._image.value = (f'<img src="data:image/png;base64,{png}" alt="{html.escape(self.alt_text())}" '
                              'style="max-width:100%;height:auto">')
-        self._status.value = "<pre style='margin:0;font-size:85%'>" + self.summary() + "</pre>"
+        self._status.value = ("<pre style='margin:0;font-size:85%;white-space:pre-wrap'>" + html.escape(self.summary())
+                              + "</pre>")
         if getattr(self, "_by_hand", False):
             self._show_keep()
 

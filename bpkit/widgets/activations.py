@@ -41,7 +41,8 @@ def _sig(v):
     return f"{float(v):.3g}"
 
 
-def depth_statistics(depth, activation="tanh", init="xavier", scale=1.0, width=64, n=128, seed=0):
+def depth_statistics(depth, activation="tanh", init="xavier", scale=1.0,
+                     width=64, n=128, seed=0):
     r"""Per-layer statistics of one forward and backward pass through a deep MLP.
 
     The network is ``depth`` blocks ``Linear(width, width, init=scaled(init, scale))`` then the
@@ -69,7 +70,9 @@ def depth_statistics(depth, activation="tanh", init="xavier", scale=1.0, width=6
     G = rng.standard_normal((n, width))
     layers = []
     for _ in range(int(depth)):
-        layers += [nn.Linear(width, width, rng=rng, init=scaled(init, scale)), DEPTH_ACTIVATIONS[activation]()]
+        weights = scaled(init, scale)
+        layers += [nn.Linear(width, width, rng=rng, init=weights),
+                   DEPTH_ACTIVATIONS[activation]()]
     model = nn.Sequential(layers)
     A, act_std, act_mean = X, [], []
     for layer in model.layers:
@@ -78,9 +81,10 @@ def depth_statistics(depth, activation="tanh", init="xavier", scale=1.0, width=6
             act_std.append(float(A.std()))
             act_mean.append(float(A.mean()))
     model.backward(G / n)
-    grad_norm = [float(np.linalg.norm(layer.grads["W"])) for layer in model.layers if isinstance(layer, nn.Linear)]
-    return {"act_std": np.array(act_std), "act_mean": np.array(act_mean), "grad_norm": np.array(grad_norm),
-            "model": model}
+    grad_norm = [float(np.linalg.norm(layer.grads["W"]))
+                 for layer in model.layers if isinstance(layer, nn.Linear)]
+    return {"act_std": np.array(act_std), "act_mean": np.array(act_mean),
+            "grad_norm": np.array(grad_norm), "model": model}
 
 
 class DepthExplorer(_Widget):

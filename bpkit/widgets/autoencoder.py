@@ -64,9 +64,12 @@ def build_autoencoder(kind, H, rng):
     """
     _check("kind", kind, "build_autoencoder")
     if kind == "linear":
-        return nn.Sequential(nn.Linear(64, H, rng=rng, init="xavier"), nn.Linear(H, 64, rng=rng, init="xavier"))
-    return nn.Sequential(nn.Linear(64, 64, rng=rng), nn.ReLU(), nn.Linear(64, H, rng=rng, init="xavier"),
-                         nn.Linear(H, 64, rng=rng), nn.ReLU(), nn.Linear(64, 64, rng=rng, init="xavier"))
+        return nn.Sequential(nn.Linear(64, H, rng=rng, init="xavier"),
+                             nn.Linear(H, 64, rng=rng, init="xavier"))
+    return nn.Sequential(nn.Linear(64, 64, rng=rng), nn.ReLU(),
+                         nn.Linear(64, H, rng=rng, init="xavier"),
+                         nn.Linear(H, 64, rng=rng), nn.ReLU(),
+                         nn.Linear(64, 64, rng=rng, init="xavier"))
 
 
 @functools.lru_cache(maxsize=None)

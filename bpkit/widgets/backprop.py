@@ -69,19 +69,24 @@ class BackpropStepper(_Widget):
     def n_steps(self) -> int:
         return self.n_forward + self.n_backward
 
+    # Button labels carry their own symbols (no icon font, which a static page may not have) and
+    # are never shortened; the buttons wrap onto a second line on a phone.
+    BUTTONS = ("\u25c0 back", "next \u25b6", "end of forward \u25b6|", "reset \u21ba")
+
     def _controls(self):
         W = self._W
         self._slider = W.IntSlider(value=0, min=0, max=self.n_steps, description="step",
-                                   continuous_update=False, layout=W.Layout(width="420px"))
+                                   continuous_update=False, layout=W.Layout(width="100%", max_width="420px"))
         self._slider.observe(self._on_change, names="value")
         buttons = []
-        for text, icon, action in [("back", "step-backward", self.back), ("next", "step-forward", self.next),
-                                   ("end of forward", "fast-forward", lambda: setattr(self, "step", self.n_forward)),
-                                   ("reset", "undo", lambda: setattr(self, "step", 0))]:
-            b = W.Button(description=text, icon=icon, layout=W.Layout(width="auto"))
+        actions = [self.back, self.next, lambda: setattr(self, "step", self.n_forward),
+                   lambda: setattr(self, "step", 0)]
+        for text, action in zip(self.BUTTONS, actions):
+            b = W.Button(description=text, tooltip=text,
+                         layout=W.Layout(width="auto", min_width="fit-content", flex="0 0 auto"))
             b.on_click(lambda _b, a=action: a())
             buttons.append(b)
-        return [W.HBox([self._slider, *buttons])]
+        return [W.HBox([self._slider, *buttons], layout=W.Layout(flex_flow="row wrap", align_items="center"))]
 
     @property
     def step(self) -> int:

@@ -21,10 +21,6 @@ FIGURE_PAGES = CHAPTERS + ["book/for-instructors.html"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 MIN_FIGURE_TEXT_PX = 9
-# Figures too wide for the column at any legible font size, which a reader opens at full size (the
-# phone test checks the text there): the computational graph of the whole 1-2-1 network (14 nodes
-# in a row, drawn by bpkit.autograd.draw_graph).
-TOO_WIDE_FOR_THE_COLUMN = {("chapters/03_chain_rule.html", "Fig. 3.3")}
 
 # Every display equation, printed output (stream, text result) and figure of a page, measured in
 # place. "wide": its content is wider than its box; "scrolls": the box scrolls sideways (overflow-x
@@ -50,7 +46,13 @@ MEASURE = """() => {
     .map(i => ({src: new URL(i.src).pathname, width: i.getBoundingClientRect().width,
                 number: i.closest("figure")?.querySelector(".caption-number")?.textContent.trim() || "",
                 enlargeable: i.classList.contains("bpfs-enlargeable")}));
-  return {eqs, outs, figures};
+  // code cells, folded ones opened: the code as the page lists it
+  document.querySelectorAll("details.above-input, details.hide").forEach(d => { d.open = true; });
+  const codes = [...document.querySelectorAll("div.cell_input pre")].map(c => ({
+    name: c.textContent.trim().split("\\n")[0].slice(0, 60),
+    wide: c.scrollWidth > c.clientWidth + 1, scrolls: scrolls(c), width: c.clientWidth,
+    sections: [...document.querySelectorAll("section")].filter(x => x.contains(c)).map(x => x.id)}));
+  return {eqs, outs, figures, codes};
 }"""
 
 
@@ -112,6 +114,11 @@ def test_the_desktop_menu_button_still_hides_the_sidebar(browser, site):
         context.close()
 
 
+SHOTS = [("chapters/03_chain_rule.html", "fig-cr-network", 1280), ("chapters/03_chain_rule.html", "fig-cr-stepper", 390),
+         ("chapters/04_gradient_descent.html", "fig-race-animation", 390),
+         ("chapters/07_cnn.html", "fig-cnn-windows", 1280), ("chapters/08_rnn.html", "fig-lstm-cell", 390)]
+
+
 @pytest.fixture(scope="module")
 def measured(browser, site, artifacts):
     """``{(width, path): MEASURE's result}`` for every page with maths or figures, at 1280 and 390 px,
@@ -127,6 +134,11 @@ def measured(browser, site, artifacts):
                 if path == "chapters/07_cnn.html":                    # the pooling gradients (7.12)
                     page.locator("#equation-eq-cnn-pool").scroll_into_view_if_needed()
                     page.screenshot(path=str(artifacts / f"equation-7.12-{viewport['width']}px.png"))
+                for shot_path, figure, width in SHOTS:                 # the figures issue 15 redrew
+                    if shot_path == path and width == viewport["width"]:
+                        page.locator(f"figure#{figure}").scroll_into_view_if_needed()
+                        page.locator(f"figure#{figure}").screenshot(
+                            path=str(artifacts / f"{figure}-{width}px.png"))
                 if viewport is PHONE and path == CHAPTERS[0]:
                     page.locator("article.bd-article img.bpfs-enlargeable").first.click()
                     viewer = page.locator("dialog.bpfs-figure-viewer[open] img")
@@ -163,6 +175,31 @@ def test_no_equation_or_printed_output_is_cut_off(measured, viewport):
     assert not problems, "\n".join(problems)
 
 
+# Chapter 7's experiment sections are rewritten on another branch; tests/test_book_code.py checks
+# the same part (PARTLY_CHECKED). Remove this once they are wrapped (book/_ext/wrap_code_cells.py).
+NOT_YET_WRAPPED = {"chapters/07_cnn.html": {"why-dense-layers-are-a-poor-fit-for-images",
+                                            "a-lenet-style-network-on-the-digits", "the-convolution-explorer",
+                                            "summary", "where-this-goes-next"}}
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
+def test_no_code_block_scrolls_on_a_desktop(measured, viewport):
+    """At 1280 px every code cell fits its box (tests/test_book_code.py keeps lines within 76
+    characters); on a phone code may scroll sideways, with a scrollbar."""
+    problems, checked = [], 0
+    for path in CHAPTERS:
+        for code in measured[viewport["width"], path]["codes"]:
+            checked += code["width"] > 0
+            shared = path in NOT_YET_WRAPPED and (set(code["sections"]) & NOT_YET_WRAPPED[path]
+                                                  or len(code["sections"]) <= 1)     # or its first cell
+            if code["wide"] and viewport is DESKTOP and not shared:
+                problems.append(f"{path}: code block {code['name']!r} is wider than its box")
+            if code["wide"] and not code["scrolls"]:
+                problems.append(f"{path}: code block {code['name']!r} is clipped (no scrollbar)")
+    assert not problems, f"{len(problems)} code blocks:\n" + "\n".join(problems)
+    assert checked >= 200, f"only {checked} code blocks measured (folded ones are opened first)"
+
+
 def _figure_text_px(src, rendered_width):
     """The smallest text of a figure in CSS px at ``rendered_width``, from its PNG (dpi and the
     smallest font size in points that bpkit.plot.book_style writes into it)."""
@@ -187,15 +224,14 @@ def test_figure_text_is_legible(measured, viewport):
                 problems.append(f"{path}: figure {fig['src']} does not open at full size")
             if viewport is DESKTOP:
                 px = _figure_text_px(fig["src"], fig["width"])
-                exempt = (path, fig["number"]) in TOO_WIDE_FOR_THE_COLUMN
             else:
                 with Image.open(HTML / unquote(fig["src"]).lstrip("/")) as im:
-                    px, exempt = _figure_text_px(fig["src"], im.width), False
+                    px = _figure_text_px(fig["src"], im.width)
             if px is None:
                 problems.append(f"{path}: {fig['src']} was not drawn in the book's figure style")
                 continue
             checked += 1
-            if px < MIN_FIGURE_TEXT_PX and not exempt:
+            if px < MIN_FIGURE_TEXT_PX:
                 where = "in the column" if viewport is DESKTOP else "at full size"
                 problems.append(f"{path}: {fig['number'] or fig['src']}: text {px:.1f} px {where}")
     assert checked >= 30, f"only {checked} figures measured"
