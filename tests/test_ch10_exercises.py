@@ -115,12 +115,9 @@ PLANTED = [
     ("ex10_8_sharp_head", SHARP.format(SETTINGS="sharpness=1.0"), "incorrect", "below 0.9"),
     ("ex10_8_sharp_head", SHARP.format(SETTINGS="sharpness=2.0"), "incorrect", "find the smallest"),
     ("ex10_8_sharp_head", SHARP.format(SETTINGS="query=5, sharpness=1.0"), "incorrect", "keep query = 10"),
-    ("ex10_8_sharp_head", SHARP.format(SETTINGS="head='start', sharpness=1.25"), "incorrect", "keep head = 'previous'"),
     ("ex10_8_sharp_head", "def sharp_head():\n    return 1.25", "error", "expected the dict explorer.values()"),
     ("ex10_9_key_gradient", "def key_gradient():\n    return 2", "incorrect", "that key has the largest weight"),
-    ("ex10_9_key_gradient", "def key_gradient():\n    return 12", "incorrect", "that key has the largest weight"),
     ("ex10_9_key_gradient", "def key_gradient():\n    return 20", "incorrect", "the causal mask"),
-    ("ex10_9_key_gradient", "def key_gradient():\n    return 30", "incorrect", "not a position"),
     ("ex10_9_key_gradient", "def key_gradient():\n    return 'three'", "error", "expected a key position"),
 ]
 

@@ -215,8 +215,9 @@ class AttentionExplorer(_Widget):
         r, v = self.result, self.values()
         s, t, h = v["sentence"], v["query"], list(HEADS).index(v["head"])
         T, labels = len(s), [_show(c) for c in s]
-        fig = Figure(figsize=(11, 6.4), layout="constrained")
-        grid = fig.add_gridspec(2, 4, height_ratios=[1.15, 1])
+        fig = Figure(figsize=(11, 6.6))               # fixed margins: a layout engine would triple the drawing time
+        grid = fig.add_gridspec(2, 4, height_ratios=[1.15, 1], left=0.06, right=0.99, top=0.95, bottom=0.09,
+                                wspace=0.3, hspace=0.45)
         for i, name in enumerate(HEADS):
             ax = fig.add_subplot(grid[0, i])
             ax.imshow(r.weights[i], cmap="Blues", vmin=0, vmax=1)
