@@ -145,12 +145,12 @@ class MultiHeadAttention(Module):
 
     def _split(self, a, N, T):
         """(N T, D) -> (N heads, T, d)."""
-        a = a.reshape(N, T, self.heads, -1).transpose(0, 2, 1, 3)            # (N, heads, T, d)
+        a = a.reshape(N, T, self.heads, -1).transpose(0, 2, 1, 3)   # (N, heads, T, d)
         return a.reshape(N * self.heads, T, -1)
 
     def _merge(self, a, N, T):
         """(N heads, T, d) -> (N T, D), the inverse of ``_split``."""
-        a = a.reshape(N, self.heads, T, -1).transpose(0, 2, 1, 3)            # (N, T, heads, d)
+        a = a.reshape(N, self.heads, T, -1).transpose(0, 2, 1, 3)   # (N, T, heads, d)
         return a.reshape(N * T, self.D)
 
     def forward(self, x):
