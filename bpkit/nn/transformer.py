@@ -24,8 +24,9 @@ __all__ = ["Embedding", "PositionalEncoding", "LayerNorm", "MultiHeadAttention",
 
 
 class Embedding(Module):
-    r"""A table of V learned vectors of width D: token ids ``idx`` (any shape) -> ``W[idx]``, shape ``idx.shape + (D,)``.
+    r"""A table of V learned vectors of width D: token ids ``idx`` (any shape) -> ``W[idx]``.
 
+    The output has shape ``idx.shape + (D,)``.
     Equivalent to a one-hot vector times ``W``, without building the one-hot matrix.
     ``W`` starts $\mathcal N(0, 1)$, as in PyTorch. ``backward`` fills ``grads["W"]`` (repeated
     ids add up) and returns ``None``: ids are integers and have no gradient.
@@ -53,8 +54,9 @@ class Embedding(Module):
 
 
 class PositionalEncoding(Module):
-    r"""Adds a fixed code of each position $t$ to ``x`` (N, T, D): $P_{t, 2i} = \sin(t\,\omega_i)$, $P_{t, 2i+1} = \cos(t\,\omega_i)$.
+    r"""Adds a fixed code of each position $t$ to ``x`` (N, T, D).
 
+    $P_{t, 2i} = \sin(t\,\omega_i)$ and $P_{t, 2i+1} = \cos(t\,\omega_i)$.
     The frequencies $\omega_i = 10000^{-2i/D}$ run from one radian per step down to a period of
     about $2\pi \cdot 10^4$ steps (Vaswani et al., 2017). Attention itself treats its keys as a
     set; this code is what tells position 3 from position 30. No parameters: ``backward``
@@ -118,7 +120,7 @@ class LayerNorm(Module):
 
 
 class MultiHeadAttention(Module):
-    r"""Multi-head self-attention on (N, T, D): ``heads`` attentions of width $d = D / \text{heads}$, then a projection.
+    r"""Multi-head self-attention on (N, T, D): ``heads`` attentions of width $d = D / \text{heads}$.
 
     $[Q\;K\;V] = X W_{qkv} + b_{qkv}$ (one product for all three); each of Q, K, V (N, T, D) is
     reshaped to (N, T, heads, d) and transposed to (N * heads, T, d), so one call of

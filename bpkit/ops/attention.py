@@ -55,9 +55,10 @@ def embedding_backward(dout, cache):
 
 
 def layernorm_forward(x, gamma, beta, eps=1e-5):
-    r"""Layer normalisation over the last axis: $y = \gamma\,\hat x + \beta$, $\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}$.
+    r"""Layer normalisation over the last axis: $y = \gamma\,\hat x + \beta$.
 
-    $\mu$ and the *biased* variance $\sigma^2$ are taken over the D features of each position
+    $\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}$, with
+    $\mu$ and the *biased* variance $\sigma^2$ taken over the D features of each position
     (Ba, Kiros and Hinton, 2016), as in PyTorch's ``layer_norm``: every example is normalised
     on its own, so the result does not depend on the batch and training equals evaluation.
 
