@@ -28,6 +28,10 @@ __all__ = ["BLOCK_WIDTHS", "KEY_GRADIENT", "POINTS", "SHARP_HEAD", "attention_ba
            "check_sharp_head", "check_split_heads", "embedding_backward", "layernorm_backward", "layernorm_forward",
            "split_heads"]
 
+#: Functions the checks hand to the student's code or run next to it (not references): none in this
+#: chapter; every module-level function here other than the checks is a reference or a wrong variant.
+SCAFFOLD = ()
+
 #: Points per exercise, read by the course tools.
 POINTS = {"attention_forward": 2, "attention_backward": 3, "layernorm_forward": 2, "layernorm_backward": 3,
           "embedding_backward": 1, "split_heads": 2, "block_num_params": 1, "sharp_head": 1, "key_gradient": 1}
