@@ -7,6 +7,8 @@ Features are ``(N, D)`` floats; class labels are ``(N,)`` ints; binary targets f
 :func:`xor` are ``(N, 1)`` floats, ready for ``bce_with_logits_loss`` or ``mse_loss``.
 The sequence tasks :func:`adding_problem` and :func:`sine_sequences` give inputs of shape
 ``(N, T, D)``, batch first, as the recurrent layers of :mod:`bpkit.nn` take them.
+:func:`text` loads a 200 KB public-domain text (Shakespeare) as character ids for the language
+models of Chapter 10, and :func:`char_windows` draws training windows from it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+import hashlib
+
 import numpy as np
 
 from ._checks import shape_str
 
-__all__ = ["Split", "adding_problem", "digits", "moons", "one_hot", "sine_sequences", "spirals",
-           "train_val_test_split", "xor"]
+__all__ = ["Split", "Text", "adding_problem", "char_windows", "digits", "moons", "one_hot", "sine_sequences",
+           "spirals", "text", "train_val_test_split", "xor"]
 
 
 def _check_rng(rng, func):
@@ -304,3 +308,85 @@ def sine_sequences(n, T, rng=None, periods=(8.0, 32.0), noise=0.0, dtype=np.floa
         s = s + noise * rng.standard_normal(s.shape)
     s = s.astype(dtype)[:, :, None]
     return s[:, :-1].copy(), s[:, 1:].copy()
+
+
+# ----------------------------------------------------------------------------- text
+
+#: The texts that ship in ``bpkit/_data`` (source and licence in its README.md), with their SHA-256.
+TEXTS = {"tinyshakespeare": "d48b8b09f2897bd9046088795c8ba6060e7a4394a2f1e58a562a4cea0a0a74dc"}
+
+
+class Text(NamedTuple):
+    """A text as character ids: what :func:`text` returns."""
+
+    text: str                  #: the whole text
+    vocab: str                 #: its distinct characters, sorted; id i is vocab[i]
+    train: np.ndarray          #: ids of the first (1 - val) of the text, int64
+    val: np.ndarray            #: ids of the rest, int64
+
+    def encode(self, s):
+        """The ids of the characters of ``s`` (each must be in ``vocab``), an int64 array."""
+        lookup = {c: i for i, c in enumerate(self.vocab)}
+        missing = sorted(set(s) - set(lookup))
+        if missing:
+            raise ValueError(f"Text.encode: characters {missing!r} are not in the vocabulary of "
+                             f"{len(self.vocab)} characters. Use only characters of the text.")
+        return np.array([lookup[c] for c in s], dtype=np.int64)
+
+    def decode(self, ids):
+        """The string of the ids ``ids`` (any iterable of ints in ``[0, len(vocab))``)."""
+        return "".join(self.vocab[int(i)] for i in np.ravel(ids))
+
+
+def text(name="tinyshakespeare", val=0.1):
+    """A public-domain text shipped with bpkit, as character ids split into train and validation.
+
+    ``"tinyshakespeare"`` is the first 199,994 characters (62 distinct, ASCII) of Karpathy's
+    selection of Shakespeare's plays; source, licence and checksum are in
+    ``bpkit/_data/README.md``. The file's SHA-256 is checked on every load. The last ``val``
+    of the text (a contiguous piece, so no line is in both) is the validation split.
+    Nothing is downloaded.
+
+    Returns
+    -------
+    Text
+        ``text``, ``vocab`` (sorted distinct characters), ``train`` and ``val`` (int64 ids), and
+        ``encode``/``decode`` between strings and ids.
+    """
+    if name not in TEXTS:
+        raise ValueError(f"text: unknown text {name!r}; the texts that ship with bpkit are {sorted(TEXTS)}.")
+    if not (isinstance(val, (float, int)) and not isinstance(val, bool) and 0 < val < 1):
+        raise ValueError(f"text: 'val' is the fraction of the text kept for validation and must be in (0, 1), "
+                         f"got {val!r}. Use e.g. val=0.1.")
+    raw = (Path(__file__).parent / "_data" / f"{name}.txt").read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != TEXTS[name]:
+        raise RuntimeError(f"text: bpkit/_data/{name}.txt is damaged or was changed (SHA-256 {digest}, expected "
+                           f"{TEXTS[name]}). Reinstall bpkit or restore the file from the repository.")
+    s = raw.decode("ascii")
+    vocab = "".join(sorted(set(s)))
+    ids = np.frombuffer(raw, dtype=np.uint8)
+    table = np.zeros(256, dtype=np.int64)
+    table[np.frombuffer(vocab.encode("ascii"), dtype=np.uint8)] = np.arange(len(vocab))
+    ids = table[ids]
+    cut = int(round(len(ids) * (1 - val)))
+    return Text(s, vocab, ids[:cut].copy(), ids[cut:].copy())
+
+
+def char_windows(ids, N, T, rng):
+    """N random windows of T + 1 consecutive ids: inputs ``x`` (N, T) and next-character targets ``y`` (N, T).
+
+    ``y[:, t] = x[:, t + 1]`` within the text, so a model that reads ``x`` up to step t is
+    trained to predict ``y[:, t]``. Starts are drawn from ``rng`` (a ``np.random.Generator``).
+    """
+    func = "char_windows"
+    _check_count(func, "N", N)
+    _check_count(func, "T", T, 1, example=64)
+    _check_rng(rng, func)
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or ids.dtype.kind not in "iu" or len(ids) < T + 1:
+        raise ValueError(f"{func}: 'ids' must be a 1-D integer array longer than T = {T}, got dtype {ids.dtype} "
+                         f"and shape {shape_str(ids.shape)}. Pass e.g. data.text().train.")
+    start = rng.integers(0, len(ids) - T, size=N)
+    win = ids[start[:, None] + np.arange(T + 1)]
+    return win[:, :-1].copy(), win[:, 1:].copy()

@@ -30,6 +30,8 @@ One module per topic, as in :mod:`bpkit.ops`; import from ``bpkit.nn``:
 * :mod:`bpkit.nn.regularization`: ``Dropout``, ``BatchNorm1d``, ``BatchNorm2d`` (Chapter 6)
 * :mod:`bpkit.nn.conv`: ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Flatten`` (Chapter 7)
 * :mod:`bpkit.nn.recurrent`: ``RNN``, ``LSTM``, ``LastTimeStep``, ``TimeDistributed`` (Chapter 8)
+* :mod:`bpkit.nn.transformer`: ``Embedding``, ``PositionalEncoding``, ``LayerNorm``,
+  ``MultiHeadAttention``, ``TransformerBlock`` (Chapter 10)
 
 The argument checks of every module are in :mod:`bpkit.nn._args`.
 """
@@ -42,7 +44,9 @@ from .dense import Linear
 from .module import Module, Sequential, takes_input_grad  # noqa: F401  (takes_input_grad: for bpkit.train)
 from .recurrent import LSTM, RNN, LastTimeStep, TimeDistributed
 from .regularization import BatchNorm1d, BatchNorm2d, Dropout
+from .transformer import Embedding, LayerNorm, MultiHeadAttention, PositionalEncoding, TransformerBlock
 
-__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "GELU", "LSTM", "LastTimeStep",
-           "LeakyReLU", "Linear", "MaxPool2d", "Module", "RNN", "ReLU", "Sequential", "Sigmoid", "Tanh",
-           "TimeDistributed"]
+__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Embedding", "Flatten", "GELU", "LSTM",
+           "LastTimeStep", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Module", "MultiHeadAttention",
+           "PositionalEncoding", "RNN", "ReLU", "Sequential", "Sigmoid", "Tanh", "TimeDistributed",
+           "TransformerBlock"]

@@ -19,6 +19,7 @@ __all__ = [
     "_dropout_settings", "_batchnorm_settings", "_batchnorm_input", "_batchnorm_dout",
     "_image_input", "_flatten_input",
     "_sequence_input", "_sequence_dout", "_forget_bias", "_last_step_input", "_time_input", "_time_dout",
+    "_heads_args", "_width_input",
 ]
 
 
@@ -269,3 +270,28 @@ def _time_dout(dout, N, T):
                          f"with (N, T) = ({N}, {T}), got {shape_str(dout.shape)}. Pass the gradient with respect "
                          "to this layer's output.")
     return dout
+
+
+# --------------------------------------------------------------------------- transformer (Chapter 10)
+
+def _heads_args(owner, D, heads):
+    """Raise unless ``heads`` is a positive int that divides the width ``D``."""
+    if isinstance(heads, (bool, np.bool_)) or not isinstance(heads, (int, np.integer)) or heads < 1 or D % heads:
+        divisors = [h for h in range(1, D + 1) if D % h == 0]
+        raise ValueError(f"{owner}: 'heads' must be a positive int that divides D = {D} (each head gets D / heads "
+                         f"features), got {heads!r}. Use one of {divisors}.")
+
+
+def _width_input(layer, x, what="x"):
+    """``x`` for a layer on sequences of width ``layer.D``: a float array (..., D) of the layer's dtype."""
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
+        x = as_float_array(x, f"{layer!r}.forward", what, dtype=layer.dtype)
+    if x.ndim != 3 or x.shape[-1] != layer.D:
+        hint = (" Token ids go through nn.Embedding first." if x.ndim == 2 and x.shape[-1] != layer.D else
+                " For one sequence add the batch axis with x[None]." if x.ndim == 2 else
+                f" Build this layer with D = {x.shape[-1]}, the width of the previous layer's output."
+                if x.ndim == 3 else " Pass a batch of sequences laid out as (N, T, D).")
+        raise ValueError(f"{layer!r}.forward: {what} must have shape (N, T, {layer.D}), got "
+                         f"{shape_str(x.shape)}.{hint}")
+    layer._check_input_dtype(x)
+    return x

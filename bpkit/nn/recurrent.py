@@ -12,7 +12,7 @@ import numpy as np
 from .._checks import as_float_array
 from ..init import get_initializer
 from ..ops._args import _sequence_dh
-from ..ops.recurrent import _lstm_bptt, _recurrent_param_grads, _rnn_bptt, lstm_forward, rnn_forward
+from ..ops.recurrent import _lstm_bptt, _recurrent_param_grads, _rnn_bptt, lstm_forward, lstm_step_forward, rnn_forward
 from ._args import (_check_init_shape, _forget_bias, _init_name, _last_step_input, _layer_args, _forward_dout,
                     _sequence_dout, _sequence_input, _time_dout, _time_input, _wrapped_module)
 from .module import Module, takes_input_grad
@@ -92,11 +92,15 @@ class RNN(_Recurrent):
     def __init__(self, D, H, *, rng=None, dtype=np.float64, init="xavier"):
         super().__init__(D, H, rng=rng, dtype=dtype, init=init)
 
-    def forward(self, x, h0=None):
-        """All hidden states (N, T, H) for ``x`` (N, T, D); ``h0`` (N, H) defaults to zeros."""
+    def forward(self, x, h0=None, return_state=False):
+        """All hidden states (N, T, H) for ``x`` (N, T, D); ``h0`` (N, H) defaults to zeros.
+
+        With ``return_state=True`` the result is ``(h, h_T)``, with the final state ``h_T`` (N, H)
+        to pass as ``h0`` of the next call: a model then generates one step at a time.
+        """
         x = _sequence_input(self, x)
         h, self._cache = rnn_forward(x, self._state(h0, x), self.Wx, self.Wh, self.b)
-        return h
+        return (h, h[:, -1].copy()) if return_state else h
 
     def backward(self, dout, input_grad=True):
         cache = _sequence_dout(self, dout)
@@ -145,11 +149,26 @@ class LSTM(_Recurrent):
         self.b[self.H:2 * self.H] = forget_bias
         self.dc0 = None
 
-    def forward(self, x, h0=None, c0=None):
-        """All hidden states (N, T, H) for ``x`` (N, T, D); ``h0`` and ``c0`` (N, H) default to zeros."""
+    def forward(self, x, h0=None, c0=None, return_state=False):
+        """All hidden states (N, T, H) for ``x`` (N, T, D); ``h0`` and ``c0`` (N, H) default to zeros.
+
+        With ``return_state=True`` the result is ``(h, (h_T, c_T))``, the final hidden and cell
+        states (N, H) to pass as ``h0`` and ``c0`` of the next call, to generate step by step.
+        """
         x = _sequence_input(self, x)
         h, self._cache = lstm_forward(x, self._state(h0, x), self.Wx, self.Wh, self.b, self._state(c0, x))
-        return h
+        return (h, (h[:, -1].copy(), self._final_cell(x, h0, c0))) if return_state else h
+
+    def _final_cell(self, x, h0, c0):
+        """The cell state after the last step, from the last step's cache: $c_T = f_T c_{T-1} + i_T g_T$."""
+        try:
+            c_prev, i, f, _, g, _ = self._cache[5][-1]
+            return f * c_prev + i * g
+        except (TypeError, ValueError, IndexError):   # another cache layout: replay the steps with the public op
+            h_t, c_t = self._state(h0, x), self._state(c0, x)
+            for t in range(x.shape[1]):
+                h_t, c_t, _ = lstm_step_forward(x[:, t], h_t, c_t, self.Wx, self.Wh, self.b)
+            return c_t
 
     def backward(self, dout, input_grad=True):
         cache = _sequence_dout(self, dout)

@@ -23,8 +23,10 @@ One module per topic, in the order the chapters teach them; import from ``bpkit.
 * :mod:`bpkit.ops.regularization`: ``dropout_``, ``batchnorm_`` (Chapter 6)
 * :mod:`bpkit.ops.conv`: ``conv2d_``, ``maxpool2d_``, ``avgpool2d_`` (Chapter 7)
 * :mod:`bpkit.ops.recurrent`: ``rnn_step_``, ``rnn_``, ``lstm_step_``, ``lstm_`` (Chapter 8)
+* :mod:`bpkit.ops.attention`: ``embedding_``, ``layernorm_``, ``attention_`` (Chapter 10)
 
-Each public function checks its arguments through one helper of :mod:`bpkit.ops._args`,
+Each public function checks its arguments through one helper of :mod:`bpkit.ops._args`
+(Chapter 10's: :mod:`bpkit.ops._args_attention`),
 called on its first line, so its body is the maths.
 """
 
@@ -32,6 +34,8 @@ from __future__ import annotations
 
 from .activations import (gelu_backward, gelu_forward, leaky_relu_backward, leaky_relu_forward, relu_backward,
                           relu_forward, sigmoid, sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward)
+from .attention import (AttentionCache, attention_backward, attention_forward, causal_mask, embedding_backward,
+                        embedding_forward, layernorm_backward, layernorm_forward)
 from .conv import (avgpool2d_backward, avgpool2d_forward, conv2d_backward, conv2d_forward, maxpool2d_backward,
                    maxpool2d_forward)
 from .dense import linear_backward, linear_forward
@@ -63,4 +67,6 @@ __all__ = [
     "avgpool2d_forward", "avgpool2d_backward",
     "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward",
+    "embedding_forward", "embedding_backward", "layernorm_forward", "layernorm_backward",
+    "AttentionCache", "attention_forward", "attention_backward", "causal_mask",
 ]

@@ -23,6 +23,7 @@ ipywidgets and matplotlib are imported when a widget is created, not when bpkit 
 from ._base import Widget
 from .autoencoder import AutoencoderExplorer
 from .activations import DepthExplorer
+from .attention import AttentionExplorer
 from .backprop import BackpropStepper
 from .convolution import ConvolutionExplorer
 from .forward import ACTIVATIONS, NetworkPlayground, NeuronExplorer
@@ -31,4 +32,4 @@ from .losses import LOSSES, LossExplorer, fit_constant
 from .recurrent import GradientFlowExplorer
 from .regularization import RegularizationLab
 
-__all__ = ["ACTIVATIONS", "AutoencoderExplorer", "BackpropStepper", "ConvolutionExplorer", "DepthExplorer", "GradientFlowExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
+__all__ = ["ACTIVATIONS", "AttentionExplorer", "AutoencoderExplorer", "BackpropStepper", "ConvolutionExplorer", "DepthExplorer", "GradientFlowExplorer", "LOSSES", "LossExplorer", "NetworkPlayground", "NeuronExplorer", "OptimizerRace", "RegularizationLab", "Widget", "fit_constant"]
