@@ -234,7 +234,8 @@ class TransformerBlock(Module):
         N, T = self._need_cache()
         _layer_dout(self, dout, (N, T, self.D))
         dout = np.asarray(dout, dtype=self.dtype)
-        dh = self.fc1.backward(self.act.backward(self.fc2.backward(dout.reshape(N * T, self.D)))).reshape(N, T, -1)
+        dz = self.act.backward(self.fc2.backward(dout.reshape(N * T, self.D)))
+        dh = self.fc1.backward(dz).reshape(N, T, -1)
         du = self.ln2.backward(dh) if self.norm else dh
         if self.residual:
             du = du + dout

@@ -97,7 +97,9 @@ def layernorm_backward(dout, cache):
     dgamma = (dout * xhat).sum(axis=axes)
     g = dout * gamma
     D = xhat.shape[-1]
-    dx = D * g - g.sum(axis=-1, keepdims=True) - xhat * (g * xhat).sum(axis=-1, keepdims=True)
+    g_sum = g.sum(axis=-1, keepdims=True)
+    gx_sum = (g * xhat).sum(axis=-1, keepdims=True)
+    dx = D * g - g_sum - xhat * gx_sum
     return dx * (inv_std / xhat.dtype.type(D)), dgamma, dbeta
 
 
