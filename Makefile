@@ -30,7 +30,7 @@ help:
 	@echo "make lab    open JupyterLab on the course"
 	@echo "make serve  serve _build/html on http://$(HOST):$(PORT)"
 	@echo "make book-instructor  the book plus solutions, into _build/instructor/_build/html"
-	@echo "make bench  time a training step: bpkit vs PyTorch (if installed) vs a loop"
+	@echo "make bench  time an MLP training step, conv2d, max pooling and the LSTM: bpkit vs PyTorch (if installed)"
 	@echo "make bench-lite  time from opening an exercise in JupyterLite to its first check"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make lite-cache  fetch and verify Pyodide and the browser wheels (make book does it)"
@@ -101,10 +101,13 @@ serve:
 
 # Timed as a user's machine runs: OpenBLAS picks its kernels from the CPU (OPENBLAS_CORETYPE
 # and OPENBLAS_L2_SIZE unset, for this command only) and uses every core (the one-thread
-# default above is for reproducible test outputs). E.g. make bench BENCH_ARGS="--threads 1".
+# default above is for reproducible test outputs). E.g. make bench BENCH_ARGS="--threads 1";
+# LAYER_ARGS="--layers conv" goes to bench_layers.py only.
 bench: $(STAMP)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS \
 		$(PY) benchmarks/bench_mlp_step.py $(BENCH_ARGS)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS \
+		$(PY) benchmarks/bench_layers.py $(BENCH_ARGS) $(LAYER_ARGS)
 
 # Time from opening an exercise notebook in JupyterLite (the built book's lite/) to its first check.
 bench-lite: $(STAMP)

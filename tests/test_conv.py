@@ -388,3 +388,45 @@ def test_pooling_parity_with_torch(rng, kernel, stride, ties):
         yt.backward(torch.tensor(dout))
         np.testing.assert_allclose(out, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- the fast paths
+
+@pytest.mark.parametrize("shape, K, s", [((2, 3, 6, 7), (3, 3), 1), ((1, 2, 9, 8), (3, 2), 2), ((3, 1, 7, 7), (5, 5), 3),
+                                         ((2, 2, 4, 4), (1, 1), 1)])
+def test_im2col_equals_the_window_view_and_col2im_is_its_adjoint(rng, shape, K, s):
+    """``conv2d_forward`` builds ``cols`` with one slice copy per kernel offset; the chapter describes it as
+    the windows of ``sliding_window_view`` laid out as columns. The two must be the same matrix, and
+    ``_col2im`` (the backward pass) must be its transpose: <im2col(x), y> == <x, col2im(y)>."""
+    from bpkit.ops.conv import _col2im, _im2col, _windows
+    x = random_array(rng, shape)
+    C, (KH, KW) = shape[1], K
+    win = _windows(x, KH, KW, s, s)
+    ref = win.transpose(1, 4, 5, 0, 2, 3).reshape(C * KH * KW, -1)
+    cols = _im2col(x, KH, KW, s)
+    np.testing.assert_array_equal(cols, ref)
+    y = random_array(rng, cols.shape)
+    H_out, W_out = win.shape[2:4]
+    back = _col2im(y.reshape(C, KH, KW, shape[0], H_out, W_out), s, shape[2:])
+    assert back.shape == shape and back.flags.c_contiguous
+    np.testing.assert_allclose(np.sum(cols * y), np.sum(x * back), rtol=1e-12)
+
+
+@pytest.mark.parametrize("K, S", [(2, 2), (3, 3), (3, 2), (2, 1), ((2, 3), (1, 2)), (2, 3)])
+def test_maxpool_offset_loop_equals_an_argmax_over_each_window(rng, K, S):
+    """The running maximum over the kernel offsets must pick each window's first maximum, with ties."""
+    from bpkit.ops.conv import _windows
+    x = np.round(random_array(rng, (2, 3, 9, 8)), 0)                   # few distinct values: many ties
+    out, cache = ops.maxpool2d_forward(x, K, S)
+    KH, KW = (K, K) if isinstance(K, int) else K
+    SH, SW = (S, S) if isinstance(S, int) else S
+    win = _windows(x, KH, KW, SH, SW).reshape(out.shape + (KH * KW,))
+    np.testing.assert_array_equal(out, win.max(axis=-1))
+    np.testing.assert_array_equal(cache[1], win.argmax(axis=-1))
+    dout = random_array(rng, out.shape)
+    dx = ops.maxpool2d_backward(dout, cache)
+    ref = np.zeros_like(x)
+    k = win.argmax(axis=-1)
+    n, c, i, j = np.indices(out.shape)
+    np.add.at(ref, (n, c, i * SH + k // KW, j * SW + k % KW), dout)
+    np.testing.assert_allclose(dx, ref, rtol=1e-14, atol=1e-15)

@@ -323,3 +323,95 @@ def test_digits_comes_from_the_file_bundled_with_scikit_learn():
     assert files(skd).joinpath("data", "digits.csv.gz").is_file()
 
 
+
+
+# ----------------------------------------------------------------------------- MNIST
+
+@pytest.fixture(scope="module")
+def offline_mnist():
+    """``data.mnist()`` loaded with every socket connection refused."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    saved = socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo
+    socket.socket.connect = socket.socket.connect_ex = refuse
+    socket.create_connection = socket.getaddrinfo = refuse
+    try:
+        return data.mnist(), data.mnist(), data.mnist(seed=1), data.mnist(dtype=np.float32)
+    finally:
+        socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo = saved
+
+
+def test_mnist_split_sizes_shapes_and_dtypes(offline_mnist):
+    s = offline_mnist[0]
+    assert isinstance(s, data.Split)
+    assert [len(p) for p in s] == [3250, 3250, 750, 750, 1000, 1000]
+    for X in (s.X_train, s.X_val, s.X_test):
+        assert X.shape[1:] == (784,) and X.dtype == np.float64
+    for y in (s.y_train, s.y_val, s.y_test):
+        assert y.dtype == np.int64
+
+
+def test_mnist_pixels_are_256_grey_levels_scaled_to_unit_interval(offline_mnist):
+    X = np.concatenate([offline_mnist[0].X_train, offline_mnist[0].X_val, offline_mnist[0].X_test])
+    assert X.min() == 0.0 and X.max() == 1.0
+    np.testing.assert_array_equal(X * 255, np.round(X * 255))
+    assert 0.1 < X.mean() < 0.15                     # MNIST's mean pixel is about 0.13: mostly black paper
+
+
+def test_mnist_labels_are_balanced_and_all_images_distinct(offline_mnist):
+    s = offline_mnist[0]
+    for y, n in ((s.y_train, 325), (s.y_val, 75), (s.y_test, 100)):
+        np.testing.assert_array_equal(np.bincount(y, minlength=10), np.full(10, n))
+    X = np.concatenate([s.X_train, s.X_val, s.X_test])
+    assert len(np.unique(X, axis=0)) == 5000
+
+
+def test_mnist_images_are_upright_digits():
+    """Rows are images read row by row: a mean 'one' is a vertical stroke, taller than wide."""
+    s = data.mnist()
+    ones = s.X_train[s.y_train == 1].mean(axis=0).reshape(28, 28)
+    rows, cols = ones.sum(axis=1), ones.sum(axis=0)
+    assert (rows > 0.1 * rows.max()).sum() > 1.5 * (cols > 0.1 * cols.max()).sum()
+
+
+def test_mnist_split_is_deterministic_from_the_seed_and_float32(offline_mnist):
+    a, b, c, f32 = offline_mnist
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(a.y_test, c.y_test) or not np.array_equal(a.X_test, c.X_test)
+    assert f32.X_train.dtype == np.float32
+    np.testing.assert_allclose(f32.X_train, a.X_train, rtol=1e-7)
+
+
+def test_mnist_rejects_a_damaged_or_missing_file(tmp_path):
+    from bpkit.data import _MNIST_FILE, _MNIST_SHA256, _mnist_arrays
+    pixels, labels = _mnist_arrays(_MNIST_FILE, _MNIST_SHA256)
+    assert pixels.shape == (5000, 784) and pixels.dtype == np.uint8 and labels.shape == (5000,)
+    raw = bytearray(_MNIST_FILE.read_bytes())
+    raw[len(raw) // 2] ^= 1                          # one flipped bit
+    bad = tmp_path / "mnist_5k.npz"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"mnist: .* is damaged or was replaced: its SHA-256 is [0-9a-f]{64}, "
+                                         r"expected " + _MNIST_SHA256):
+        _mnist_arrays(bad, _MNIST_SHA256)
+    with pytest.raises(FileNotFoundError, match="mnist: bpkit's copy of the MNIST digits is missing .* Reinstall"):
+        _mnist_arrays(tmp_path / "nothing.npz", _MNIST_SHA256)
+
+
+def test_mnist_checks_its_arguments():
+    with pytest.raises(ValueError, match="mnist: need fractions"):
+        data.mnist(val=0.5, test=0.6)
+    with pytest.raises(TypeError, match="mnist: 'dtype' must be a float dtype"):
+        data.mnist(dtype=np.int32)
+
+
+def test_mnist_file_is_package_data():
+    """The wheel (and so JupyterLite's bpkit) must carry the file and its licence note."""
+    import tomllib
+    from pathlib import Path
+    root = Path(data.__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["bpkit"]
+    assert "_data/*.npz" in globs and "_data/README.md" in globs
+    note = (root / "bpkit" / "_data" / "README.md").read_text()
+    assert "CC BY-SA 3.0" in note and "LeCun" in note and "Cortes" in note and data._MNIST_SHA256 in note

@@ -362,6 +362,10 @@ CASES = [
          ValueError, ["train_val_test_split", "(N,)", "(3, 3)"], r"y\.argmax\(axis=1\)"),
     Case("digits-fractions", lambda: data.digits(val=0.9, test=0.2),
          ValueError, ["digits", "val + test < 1", "val=0.9", "test=0.2"], r"e\.g\. val=0\.15"),
+    Case("mnist-fractions", lambda: data.mnist(val=0.9, test=0.2),
+         ValueError, ["mnist", "val + test < 1", "val=0.9", "test=0.2"], r"e\.g\. val=0\.15"),
+    Case("mnist-int-dtype", lambda: data.mnist(dtype=np.int64),
+         TypeError, ["mnist", "'dtype'", "float dtype", "int64"], r"dtype=np\.float64"),
     # ------------------------------------------------------------------ train
     Case("fit-X-y-length", lambda: _fit(y=np.ones((5, 2))),
          ValueError, ["fit", "X has 6 examples", "y has 5"], r"one target per example"),

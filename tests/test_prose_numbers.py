@@ -45,10 +45,7 @@ ALLOWED: dict[str, dict[str, str]] = {
 
 #: Figures whose numbers are known not to come from code yet, dated. Each entry must disappear
 #: when the figure is fixed: the test is strict, so a fixed figure listed here fails as XPASS.
-XFAIL: dict[str, str] = {
-    # 2026-12-02: fixed by the Chapter 7 MNIST rewrite (issue 17)
-    "fig-cnn-curves": "fixed by the Chapter 7 MNIST rewrite (issue 17)",
-}
+XFAIL: dict[str, str] = {}
 
 _NUMBER = re.compile(r"(?<![\w.\\])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?(%?)")
 _ROLE = re.compile(r"\{(?:numref|ref|eq|doc|cite:[pt])\}`[^`]*`")

@@ -202,6 +202,41 @@ def test_lstm_is_a_loop_of_steps(rng):
         np.testing.assert_allclose(h[:, t], h_t, rtol=1e-14, atol=1e-15)
 
 
+def test_lstm_fast_sequence_path_equals_the_clear_step_functions(rng):
+    """``lstm_forward``/``lstm_backward`` fill preallocated buffers with a tanh-form sigmoid; the chapter
+    shows ``_lstm_cell``/``lstm_step_*``. Outputs, caches and every gradient must be the same."""
+    from bpkit.ops.recurrent import _lstm_cell, _lstm_cell_into
+    for dtype, tol in ((np.float64, 1e-13), (np.float32, 2e-6)):
+        x, h0, c0, Wx, Wh, b = (a.astype(dtype) for a in rnn_arrays(rng, 3, 6, 4, 5, gates=4))
+        Wh = Wh * 3                                                 # saturate some gates too
+        h, cache = ops.lstm_forward(x, h0, Wx, Wh, b, c0)
+        dh = rng.normal(size=h.shape).astype(dtype)
+        grads = ops.lstm_backward(dh, cache)
+        h_t, c_t, caches = h0, c0, []
+        for t in range(x.shape[1]):
+            h_t, c_t, step_cache = ops.lstm_step_forward(x[:, t], h_t, c_t, Wx, Wh, b)
+            np.testing.assert_allclose(h[:, t], h_t, rtol=tol, atol=tol)
+            for fast, clear in zip(cache[5][t], step_cache[4]):     # c_prev, i, f, o, g, tanh(c)
+                assert fast.dtype == dtype
+                np.testing.assert_allclose(fast, clear, rtol=tol, atol=tol)
+            caches.append(step_cache)
+        dx, dWx, dWh, db = np.empty_like(x), 0, 0, 0
+        dh_next, dc_next = np.zeros_like(h0), np.zeros_like(h0)
+        for t in reversed(range(x.shape[1])):
+            dx[:, t], dh_next, dc_next, gWx, gWh, gb = ops.lstm_step_backward(dh[:, t] + dh_next, dc_next, caches[t])
+            dWx, dWh, db = dWx + gWx, dWh + gWh, db + gb
+        for got, want in zip(grads, (dx, dh_next, dWx, dWh, db, dc_next)):
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, want, rtol=tol * 10, atol=tol * 10)
+        a = rng.normal(size=(3, 20)).astype(dtype) * 30             # one cell, huge pre-activations included
+        hp, cp = rng.normal(size=(3, 5)).astype(dtype), rng.normal(size=(3, 5)).astype(dtype)
+        want_h, want_c, _ = _lstm_cell(a, hp, cp, Wh)
+        buf, c, tc, hh = np.empty((3, 20), dtype), np.empty((3, 5), dtype), np.empty((3, 5), dtype), np.empty((3, 5), dtype)
+        got_h = _lstm_cell_into(a, hp, cp, Wh, buf, c, tc, hh)
+        np.testing.assert_allclose(got_h, want_h, rtol=tol, atol=tol)
+        np.testing.assert_allclose(c, want_c, rtol=tol, atol=tol)
+
+
 def test_lstm_gradcheck_catches_a_forget_gate_gradient_without_c_prev(rng):
     """df = dc instead of dc * c_prev (forgetting that f multiplies the old cell) is caught in Wx and b."""
     _, h_prev, c_prev, Wx, Wh, b = rnn_arrays(rng, 3, 1, 2, 4, gates=4)

@@ -284,15 +284,44 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
         step cache per time step.
     """
     x, h0, Wx, Wh, b, c0_arr = _lstm_args(x, h0, Wx, Wh, b, c0)
+    N, T, _ = x.shape
+    H = h0.shape[1]
     xw = x @ Wx + b                                  # (N, T, 4H): the input part of every step at once
-    h = np.empty(x.shape[:2] + h0.shape[1:], dtype=xw.dtype)
-    h_t, c_t = h0, (np.zeros_like(h0) if c0_arr is None else c0_arr)
-    steps = []
-    for t in range(x.shape[1]):                      # the recurrence: one step after the other
-        h_t, c_t, step = _lstm_cell(xw[:, t], h_t, c_t, Wh)
-        h[:, t] = h_t
-        steps.append(step)
+    h = np.empty((N, T, H), dtype=xw.dtype)
+    gates = np.empty((T, N, 4 * H), dtype=xw.dtype)  # every step's i, f, o, g and tanh(c), filled in place
+    tcs = np.empty((T, N, H), dtype=xw.dtype)
+    cs = np.empty((T + 1, N, H), dtype=xw.dtype)     # cs[t] is the cell state step t reads
+    cs[0] = 0 if c0_arr is None else c0_arr
+    h_t, steps = h0, []
+    for t in range(T):                               # the recurrence: one step after the other
+        h_t = _lstm_cell_into(xw[:, t], h_t, cs[t], Wh, gates[t], cs[t + 1], tcs[t], h[:, t])
+        steps.append((cs[t],) + tuple(gates[t].reshape(N, 4, H).transpose(1, 0, 2)) + (tcs[t],))
     return h, (x, h0, Wx, Wh, h, steps, c0_arr is not None)
+
+
+def _lstm_cell_into(xw, h_prev, c_prev, Wh, a, c, tc, h):
+    r""":func:`_lstm_cell` for :func:`lstm_forward`, writing into the arrays it is given.
+
+    ``a`` (N, 4H) receives the pre-activations and then the gates i, f, o, g; ``c``, ``tc`` and
+    ``h`` (N, H) the cell, ``tanh(c)`` and the hidden state, which it returns. The maths is
+    that of :func:`_lstm_cell`; the sigmoid is written $\sigma(z) = (1 + \tanh(z / 2)) / 2$, the same
+    function, finite everywhere and cheaper than the two-branch form. ``tests/test_rnn.py``
+    keeps the two equal.
+    """
+    H = h_prev.shape[1]
+    np.matmul(h_prev, Wh, out=a)
+    a += xw                                          # (N, 4H): pre-activations of the gates i, f, o, g
+    ifo = a[:, :3 * H]
+    ifo *= 0.5
+    np.tanh(ifo, out=ifo)
+    ifo *= 0.5
+    ifo += 0.5                                       # sigmoid of the three gates, in place
+    np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])          # the candidate g
+    i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    np.multiply(f, c_prev, out=c)
+    c += i * g
+    np.tanh(c, out=tc)
+    return np.multiply(o, tc, out=h)
 
 
 def lstm_backward(dh, cache):
@@ -329,12 +358,24 @@ def lstm_backward(dh, cache):
 
 
 def _lstm_bptt(dh, cache):
-    """The loop of :func:`lstm_backward`: ``da`` (N, T, 4H) for every step, ``dh0`` and ``dc0``."""
+    """The loop of :func:`lstm_backward`: ``da`` (N, T, 4H) for every step, ``dh0`` and ``dc0``.
+
+    Each step is :func:`_lstm_cell_backward`, written into one preallocated (T, N, 4H) array
+    (``tests/test_rnn.py`` keeps the two equal).
+    """
     _, h0, _, Wh, h, steps, _ = cache
     N, T, H = h.shape
-    da = np.empty((N, T, 4 * H), dtype=h.dtype)
+    da = np.empty((T, N, 4 * H), dtype=h.dtype)      # time first: each step's block is contiguous
     dh_next, dc_next = np.zeros_like(h0), np.zeros_like(h0)     # gradients reaching step t from step t + 1
     for t in reversed(range(T)):
-        da[:, t], dc_next = _lstm_cell_backward(dh[:, t] + dh_next, dc_next, steps[t])
-        dh_next = da[:, t] @ Wh.T
-    return da, dh_next, dc_next
+        c_prev, i, f, o, g, tc = steps[t]
+        dh_t = dh[:, t] + dh_next
+        dc = dc_next + dh_t * o * (1 - tc * tc)      # c reaches the loss directly and through h = o tanh(c)
+        d = da[t]
+        np.multiply(dc * g, i * (1 - i), out=d[:, :H])
+        np.multiply(dc * c_prev, f * (1 - f), out=d[:, H:2 * H])
+        np.multiply(dh_t * tc, o * (1 - o), out=d[:, 2 * H:3 * H])
+        np.multiply(dc * i, 1 - g * g, out=d[:, 3 * H:])
+        dc_next = dc * f
+        dh_next = d @ Wh.T
+    return np.ascontiguousarray(da.transpose(1, 0, 2)), dh_next, dc_next   # (N, T, 4H), as the matrix products want it

@@ -175,13 +175,6 @@ def test_no_equation_or_printed_output_is_cut_off(measured, viewport):
     assert not problems, "\n".join(problems)
 
 
-# Chapter 7's experiment sections are rewritten on another branch; tests/test_book_code.py checks
-# the same part (PARTLY_CHECKED). Remove this once they are wrapped (book/_ext/wrap_code_cells.py).
-NOT_YET_WRAPPED = {"chapters/07_cnn.html": {"why-dense-layers-are-a-poor-fit-for-images",
-                                            "a-lenet-style-network-on-the-digits", "the-convolution-explorer",
-                                            "summary", "where-this-goes-next"}}
-
-
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
 def test_no_code_block_scrolls_on_a_desktop(measured, viewport):
     """At 1280 px every code cell fits its box (tests/test_book_code.py keeps lines within 76
@@ -190,9 +183,7 @@ def test_no_code_block_scrolls_on_a_desktop(measured, viewport):
     for path in CHAPTERS:
         for code in measured[viewport["width"], path]["codes"]:
             checked += code["width"] > 0
-            shared = path in NOT_YET_WRAPPED and (set(code["sections"]) & NOT_YET_WRAPPED[path]
-                                                  or len(code["sections"]) <= 1)     # or its first cell
-            if code["wide"] and viewport is DESKTOP and not shared:
+            if code["wide"] and viewport is DESKTOP:
                 problems.append(f"{path}: code block {code['name']!r} is wider than its box")
             if code["wide"] and not code["scrolls"]:
                 problems.append(f"{path}: code block {code['name']!r} is clipped (no scrollbar)")
