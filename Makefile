@@ -82,8 +82,9 @@ test-notebooks: $(STAMP)
 		$(PY) -m pytest -q --nbval-lax exercises/ ; \
 	else echo "test-notebooks: no exercise notebooks yet"; fi
 
-test-book: $(STAMP) $(LITE_STAMP) $(LITE_STAMP)
-	$(BIN)/jupyter-book build . --path-output . -W --keep-going
+# Each chapter asserts its budget, under 2 minutes of CPU (one BLAS thread), when BPFS_CHAPTER_BUDGET is set.
+test-book: $(STAMP) $(LITE_STAMP)
+	BPFS_CHAPTER_BUDGET=120 $(BIN)/jupyter-book build . --path-output . -W --keep-going
 
 # The built book and JupyterLab in Debian's Chromium (Playwright; never a downloaded
 # browser). Skipped loudly without /usr/bin/chromium, unless BPFS_REQUIRE_BROWSER=1 (CI).
