@@ -8,7 +8,9 @@ from __future__ import annotations
 import copy
 import html
 import linecache
+import inspect
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -18,8 +20,8 @@ import numpy as np
 
 from ._context import OWN_WORK_MISTAKE, InKernel, OwnWorkViolation, current_own_work, forbidden_codes, own_work_message, watch_calls
 
-__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "handed_in", "resolve_answer",
-           "run_student"]
+__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "describe_case", "handed_in",
+           "resolve_answer", "run_student", "with_fix"]
 
 _BPKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -128,7 +130,7 @@ class CheckResult:
 
     def _render_hints(self):
         shown = self.hints[:self.hints_shown]
-        self._hint_box.value = "".join(f"<p>&#128161; <b>Hint {i + 1}.</b> {html.escape(h)}</p>"
+        self._hint_box.value = "".join(f"<div>&#128161; <b>Hint {i + 1}.</b> {_hint_html(h)}</div>"
                                        for i, h in enumerate(shown))
         if hasattr(self, "_button"):
             n = len(self.hints)
@@ -146,12 +148,50 @@ class CheckResult:
         return bundle
 
 
+def _hint_html(hint: str) -> str:
+    """A hint as HTML: a hint with line breaks (code) keeps them, in a ``<pre>`` block."""
+    if "\n" in hint:
+        return f"<pre style='white-space:pre-wrap;margin:2px 0'>{html.escape(hint)}</pre>"
+    return html.escape(hint)
+
+
+def _looks_like_code(text: str) -> bool:
+    """Whether a hint is a line of code (an assignment, a ``return``, a NumPy call), not a nudge in words."""
+    return bool("\n" in text or re.search(r"(^|; )\s*(return\b|[A-Za-z_]\w*(\[[^\]]*\])?\s*[-+*/@]?=[^=])", text)
+                or re.search(r"\b(np|ops|losses)\.\w+\(", text))
+
+
+def _dedup(hints) -> list:
+    out = []
+    for h in hints:
+        if h and h not in out:
+            out.append(h)
+    return out
+
+
+def with_fix(hints, fix: str) -> list:
+    """The hints with a named mistake's ``fix`` in its place on the way from a nudge to the answer.
+
+    A fix in words comes first; a fix that is a line of code comes just before the last
+    hint (the answer), so a named mistake never turns hint 1 into the solution.
+    """
+    hints = _dedup(hints)
+    if not fix or fix in hints:
+        return hints
+    if _looks_like_code(fix) and hints:
+        return _dedup(hints[:-1] + [fix] + hints[-1:])
+    return _dedup([fix] + hints)
+
+
 @dataclass
 class Mistake:
     """A known wrong answer: ``make(*args)`` computes what that mistake would return.
 
     ``label`` names the mistake in the verdict ("the bias gradient is not summed over the
-    batch"); ``hint`` says how to fix it, shown first among the hints.
+    batch"); ``hint`` says how to fix it. A fix in words is shown first among the hints, a
+    fix that is a line of code just before the last hint (see :func:`with_fix`). The
+    mistake is named only when ``make`` reproduces the student's output on every test case
+    it applies to (``make`` raising means it does not apply to that case).
     """
 
     label: str
@@ -185,8 +225,11 @@ def _exception_advice(exc) -> str | None:
         return ("The inner sizes of a matrix product must agree: (N, D) @ (D, M) -> (N, M). Print the "
                 "shapes of both operands; a transpose is probably missing or one too many.")
     if isinstance(exc, ValueError) and "broadcast" in text:
-        return ("Two arrays could not be broadcast together: print their shapes. Broadcasting matches shapes "
-                "from the right, so a bias of shape (M,) fits an (N, M) array but an (N,) one does not.")
+        shapes = re.findall(r"\(([\d,\s]*)\)", text.split("shapes", 1)[-1])
+        shown = " and ".join(f"({s.strip()})" for s in shapes[:2]) if len(shapes) >= 2 else "these"
+        return (f"Arrays of shapes {shown} cannot be combined element by element: NumPy lines shapes up from "
+                "the right, and on each axis the sizes must be equal or one of them 1. Print the shapes of the "
+                "arrays on that line and check which axis each size stands for.")
     return None
 
 
@@ -194,16 +237,39 @@ _MUTATION_MESSAGE = ("your function changed its input arrays in place; compute a
                      "(e.g. z = x @ W, not x @= W).")
 
 
-def run_student(fn, args, name, points, hints, mutation_message=None):
+def _mutation_details(names, args, safe) -> tuple:
+    """``(changed argument names, details)`` for the input arrays a call changed."""
+    changed, details = [], []
+    for k, (a, s) in enumerate(zip(args, safe)):
+        if not (isinstance(a, np.ndarray) and isinstance(s, np.ndarray)):
+            continue
+        argname = names[k] if names and k < len(names) else f"argument {k + 1}"
+        if a.shape != s.shape:
+            changed.append(argname)
+            details.append(f"{argname}: shape {a.shape} before the call, {s.shape} after it")
+            continue
+        diff = ~((a == s) | (np.isnan(a) & np.isnan(s))) if a.dtype.kind in "fc" else a != s
+        if np.any(diff):
+            changed.append(argname)
+            idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), a.shape))
+            details.append(f"{argname}: {int(diff.sum())} of {a.size} entries changed; the first at {idx} was "
+                           f"{_fmt(a[idx])} before the call and {_fmt(s[idx])} after it")
+    return changed, details
+
+
+def run_student(fn, args, name, points, hints, mutation_message=None, arg_names=None, where=None):
     """Call ``fn(*args)`` on copies of ``args``; turn exceptions into a :class:`CheckResult`.
 
     An input array that comes back changed makes the answer incorrect, with
-    ``mutation_message`` (by default: compute a new array instead of changing the input).
+    ``mutation_message`` (by default: your function changed ``<array>`` in place, compute a new
+    array instead). ``arg_names`` name the arguments in that verdict and its details, and
+    ``where`` (e.g. ``"test case 2 of 4 (x of shape (3, 5))"``) says which case failed.
     """
     if not callable(fn):
         raise _StudentError(CheckResult(name, "error", f"expected a function, got {type(fn).__name__}. "
                                         "Pass the function itself, without calling it.",
                                         hints, max_points=points))
+    case = where
     safe = copy.deepcopy(args)
     codes = {} if getattr(fn, "bpfs_remote", False) else \
         forbidden_codes(current_own_work(), exclude=[fn.driver] if isinstance(fn, InKernel) else [])
@@ -224,14 +290,18 @@ def run_student(fn, args, name, points, hints, mutation_message=None):
         msg = f"your code raised {type(exc).__name__}: {exc}"
         advice = _exception_advice(exc)
         if advice:
-            hints = [advice] + hints
-        raise _StudentError(CheckResult(name, "error", msg + (f" ({where})" if where else ""), hints,
-                                        details=[f"{type(exc).__name__}: {exc}"] + ([where] if where else []),
-                                        max_points=points)) from None
-    for a, s in zip(args, safe):
-        if isinstance(a, np.ndarray) and isinstance(s, np.ndarray) and (a.shape != s.shape or not np.array_equal(a, s)):
-            raise _StudentError(CheckResult(name, "incorrect", mutation_message or _MUTATION_MESSAGE,
-                                            hints, max_points=points, mistake="mutates input"))
+            hints = _dedup([advice] + list(hints))
+        raise _StudentError(CheckResult(name, "error", msg + (f" ({where})" if where else "")
+                                        + (f", in {case}" if case else ""), hints,
+                                        details=[f"{type(exc).__name__}: {exc}"] + ([where] if where else [])
+                                        + ([case] if case else []), max_points=points)) from None
+    changed, details = _mutation_details(arg_names, args, safe)
+    if changed:
+        which = ", ".join(f"`{c}`" for c in changed)
+        msg = mutation_message or (f"your function changed {which} in place; compute a new array instead "
+                                   "(e.g. z = x @ W, not x @= W, and x = x * 2, not x *= 2).")
+        raise _StudentError(CheckResult(name, "incorrect", msg, hints, ([case] if case else []) + details,
+                                        max_points=points, mistake="mutates input"))
     return out
 
 
@@ -272,7 +342,11 @@ def _fmt(v):
 
 
 def compare_arrays(got, expected, rtol=1e-6, atol=1e-8, label="output"):
-    """``(ok, details)`` for one array: shape, max abs/rel error and the first differing entry."""
+    """``(ok, details)`` for one array: shape, the largest error and the first differing entry.
+
+    The error is given in absolute terms and relative to the array's scale (its largest
+    absolute expected entry), which stays meaningful where expected entries are 0.
+    """
     exp = np.asarray(expected, dtype=np.float64)
     try:
         g = np.asarray(got, dtype=np.float64)
@@ -282,53 +356,144 @@ def compare_arrays(got, expected, rtol=1e-6, atol=1e-8, label="output"):
         return False, [f"{label}: shape expected {exp.shape}, got {g.shape}"]
     details = [f"{label}: shape {exp.shape} ok"]
     if not np.all(np.isfinite(g)) and np.all(np.isfinite(exp)):
-        return False, details + [f"{label}: contains nan or inf"]
+        bad = ~np.isfinite(g)
+        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), g.shape)) if g.ndim else ()
+        where = f" ({int(bad.sum())} of {g.size} entries; the first at {idx}: {g[idx]})" if g.ndim else f" ({g})"
+        return False, details + [f"{label}: contains nan or inf{where}"]
     err = np.abs(g - exp)
     ok = bool(np.all(err <= atol + rtol * np.abs(exp)))
     if exp.size:
-        rel = err / np.maximum(np.abs(exp), 1e-12)
-        details.append(f"{label}: max abs error {err.max():.3g}, max rel error {rel.max():.3g}")
+        scale = float(np.abs(exp).max())
+        rel = f"{err.max() / scale:.3g} of the largest |expected| entry" if scale > 0 else "the expected array is 0"
+        details.append(f"{label}: max abs error {err.max():.3g} ({rel})")
     if not ok:
         idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(err > atol + rtol * np.abs(exp))), exp.shape))
         details.append(f"{label}: first differing entry at {idx}: expected {exp[idx]:.6g}, got {g[idx]:.6g}")
     return ok, details
 
 
-def _generic_mistake(got, expected, N=None):
-    """Name a mistake that shows in the numbers alone, or ``None``."""
+def _close(a, b):
+    return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+def _generic_keys(got, expected, N=None) -> dict:
+    """``{key: text}`` of every mistake that shows in the numbers of one case alone."""
     try:
         g, e = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     except (TypeError, ValueError):
-        return None
-    close = lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-8)  # noqa: E731
-    if e.ndim == 2 and g.shape == e.shape[::-1] and e.shape[0] != e.shape[1] and close(g.T, e):
-        return "the result is transposed"
+        return {}
+    found = {}
+    if e.ndim == 2 and g.shape == e.shape[::-1] and e.shape[0] != e.shape[1] and _close(g.T, e):
+        found["T"] = "the result is transposed"
     if g.shape != e.shape:
-        if g.ndim == e.ndim + 1 and g.shape[1:] == e.shape and close(g.sum(axis=0), e):
-            return "the result is not summed over the batch (axis 0)"
-        if e.ndim >= 1 and g.ndim == 2 and g.shape[0] == g.shape[1] == e.shape[0]:
-            return (f"broadcasting turned a {e.shape} result into {g.shape}: an (N, 1) array met an (N,) "
-                    "array; reshape one of them")
-        if g.ndim == e.ndim and g.size > e.size:
-            return (f"the shape is {g.shape} instead of {e.shape}: broadcasting probably combined two arrays "
-                    "whose shapes do not match (e.g. a bias of shape (M, 1) instead of (M,)); print the shapes "
-                    "of your intermediate arrays")
-        return None
-    if close(-g, e) and np.any(e != 0):
-        return "the sign is wrong"
-    factors = [(2.0, "twice the correct value (an extra factor 2?)"),
-               (0.5, "half the correct value (a missing factor 2, or an extra 1/2?)")]
-    if N and N > 2:
-        factors += [(float(N), f"N = {N} times the correct value: a sum where a mean over the batch is needed"),
-                    (1.0 / N, f"1/N = 1/{N} of the correct value: a mean where a sum over the batch is needed")]
-    for f, text in factors:
-        if close(g, f * e) and np.any(e != 0):
-            return text
+        if g.ndim == e.ndim + 1 and g.shape[1:] == e.shape and _close(g.sum(axis=0), e):
+            found["batch"] = "the result is not summed over the batch (axis 0)"
+        if e.ndim == 1 and g.ndim == 2 and g.shape[0] == g.shape[1] == e.shape[0]:
+            found["square"] = (f"broadcasting turned a {e.shape} result into {g.shape}: an (N, 1) array met an "
+                               "(N,) array; reshape one of them")
+        return found
+    if not np.any(e != 0) or not np.all(np.isfinite(g)):
+        return found
+    if _close(-g, e):
+        found["sign"] = "the sign is wrong"
+    for f, key, text in ((2.0, "x2", "twice the correct value (an extra factor 2?)"),
+                         (0.5, "x0.5", "half the correct value (a missing factor 2, or an extra 1/2?)")):
+        if _close(g, f * e):
+            found[key] = text
+    if N and N > 1:
+        if _close(g, N * e):
+            found["xN"] = f"N = {N} times the correct value: a sum where a mean over the batch is needed"
+        if _close(g, e / N):
+            found["x1/N"] = f"1/N = 1/{N} of the correct value: a mean where a sum over the batch is needed"
+    return found
+
+
+def _sizes(args) -> set:
+    """Every size and whole number in a case's arguments (a factor equal to one of them may be that size)."""
+    out = set()
+    for a in args:
+        if isinstance(a, np.ndarray):
+            out.update(int(n) for n in a.shape)
+        elif isinstance(a, (int, np.integer)) and not isinstance(a, bool):
+            out.add(int(a))
+        elif isinstance(a, (tuple, list)):
+            out.update(_sizes(a))
+    return out
+
+
+def _generic_mistake(got, expected, N=None, sizes=()):
+    """Name a mistake that shows in the numbers of one case alone, or ``None``.
+
+    A factor 2 or 1/2 is not named when 2 is also a size in the case (``sizes``): the
+    factor may then be that size (a sum over C = 2 classes, a division by N = 2 rows).
+    """
+    keys = _generic_keys(got, expected, N)
+    for k in ("T", "batch", "square", "sign", "xN", "x1/N", "x2", "x0.5"):
+        if k in keys and not (k in ("x2", "x0.5") and 2 in set(sizes)):
+            return keys[k]
     return None
 
 
+def _arg_names(fn) -> list:
+    try:
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
+
+
+def _describe_arg(name, a) -> str:
+    if isinstance(a, np.ndarray):
+        return f"{name} of shape {a.shape}" if a.size != 1 else f"{name}={_fmt(a.reshape(()))}"
+    if isinstance(a, (bool, np.bool_, str)) or a is None:
+        return f"{name}={a!r}"
+    if isinstance(a, (int, float, np.integer, np.floating)):
+        return f"{name}={float(a):g}" if isinstance(a, (float, np.floating)) else f"{name}={int(a)}"
+    if isinstance(a, np.random.Generator):
+        return f"{name}=a Generator"
+    if isinstance(a, (list, tuple)):
+        return f"{name}: {type(a).__name__} of length {len(a)}"
+    if isinstance(a, dict):
+        return f"{name}: dict with keys {', '.join(map(str, list(a)[:6]))}"
+    return f"{name}: {type(a).__name__}"
+
+
+def describe_case(args, names=()) -> str:
+    """A case's inputs in a few words: ``"x of shape (2, 3, 7, 6), stride=2, padding=1"``."""
+    names = list(names)
+    parts = [_describe_arg(names[k] if k < len(names) else f"argument {k + 1}", a) for k, a in enumerate(args)]
+    return ", ".join(parts)
+
+
+@dataclass
+class _Run:
+    index: int
+    args: tuple
+    got: tuple
+    expected: tuple
+    ok: bool
+    details: list
+    bad: tuple | None           # (label, got, expected) of the first output that differs
+
+
+def _reproduces(m: Mistake, runs, rtol, atol) -> bool:
+    """Whether ``m`` gives the student's output on every case it applies to, and on a failing one."""
+    applied_to_failing = False
+    for r in sorted(runs, key=lambda r: r.ok):           # failing cases first: most mistakes stop there
+        try:
+            wrong = m.make(*copy.deepcopy(r.args))
+        except Exception:
+            continue                                      # the mistake does not apply to this case
+        wparts = wrong if isinstance(wrong, tuple) else (wrong,)
+        if len(wparts) != len(r.got) or not all(compare_arrays(g, w, rtol, atol)[0] for g, w in zip(r.got, wparts)):
+            return False
+        applied_to_failing |= not r.ok
+    return applied_to_failing
+
+
 def check_function(student, reference, cases, *, name, points=1.0, hints=(), mistakes: Sequence[Mistake] = (),
-                   output_names=None, rtol=1e-6, atol=1e-8, batch_size_of=None, mutation_message=None):
+                   output_names=None, rtol=1e-6, atol=1e-8, batch_size_of=None, mutation_message=None,
+                   describe=None, arg_names=None):
     """Run ``student`` and ``reference`` on every case and compare the outputs.
 
     Parameters
@@ -341,21 +506,39 @@ def check_function(student, reference, cases, *, name, points=1.0, hints=(), mis
     points : float
         Awarded in full when correct, otherwise 0.
     hints : sequence of str
-        Progressive hints; a matched mistake's own hint is shown first.
+        Progressive hints, from a nudge to the answer; a named mistake's fix joins them
+        (see :func:`with_fix`).
     mistakes : sequence of :class:`Mistake`
-        Wrong variants to recognise, in order of likelihood.
+        Wrong variants to recognise, in order of likelihood. One is named only when it
+        reproduces the student's output on every case it applies to.
     output_names : sequence of str, optional
         Names of the outputs when the function returns a tuple (e.g. ``("dx", "dW", "db")``).
     batch_size_of : callable, optional
         ``batch_size_of(*args) -> N``, to recognise "N times"/"1/N" mistakes.
     mutation_message : str, optional
         The verdict when the student's function changes an input array, for exercises where
-        changing it and restoring it is allowed (the default says to compute a new array).
+        changing it and restoring it is allowed (the default names the array changed).
+    describe : callable, optional
+        ``describe(*args) -> str``, the case's inputs in a few words for the verdict. By
+        default the reference's argument names with the shapes of arrays and the values of
+        numbers and strings (``"x of shape (2, 3, 7, 6), stride=2, padding=1"``).
+    arg_names : sequence of str, optional
+        The argument names (by default those of ``reference``).
     """
-    hints = list(hints)
+    hints = _dedup(hints)
+    names = list(arg_names) if arg_names is not None else _arg_names(reference)
+
+    def where(i, args):
+        try:
+            text = describe(*args) if describe else describe_case(args, names)
+        except Exception:
+            text = ""
+        return f"test case {i + 1} of {len(cases)}" + (f" ({text})" if text else "")
+
+    runs = []
     for i, args in enumerate(cases):
         try:
-            got = run_student(student, args, name, points, hints, mutation_message)
+            got = run_student(student, args, name, points, hints, mutation_message, names, where(i, args))
         except _StudentError as err:
             return err.result
         expected = reference(*copy.deepcopy(args))
@@ -365,39 +548,49 @@ def check_function(student, reference, cases, *, name, points=1.0, hints=(), mis
         if multi and not (isinstance(got, (tuple, list)) and len(got) == len(exp_parts)):
             return CheckResult(name, "incorrect", f"return {len(exp_parts)} values ({', '.join(labels)}) as a "
                                f"tuple; got {type(got).__name__}" + (f" of length {len(got)}" if isinstance(
-                                   got, (tuple, list)) else "") + ".", hints, max_points=points)
+                                   got, (tuple, list)) else "") + ".", hints, [where(i, args)], max_points=points)
         got_parts = tuple(got) if multi else (got,)
-        details, all_ok = [f"test case {i + 1} of {len(cases)}"], True
-        bad_label = None
+        details, all_ok, bad = [where(i, args)], True, None
         for lab, g, e in zip(labels, got_parts, exp_parts):
             ok, d = compare_arrays(g, e, rtol, atol, lab)
             details += d
-            if not ok and bad_label is None:
-                bad_label, bad_pair = lab, (g, e)
+            if not ok and bad is None:
+                bad = (lab, g, e)
             all_ok &= ok
-        if all_ok:
-            continue
-        # a wrong answer: which mistake is it?
-        for m in mistakes:
-            try:
-                wrong = m.make(*copy.deepcopy(args))
-            except Exception:
-                continue
-            wparts = wrong if isinstance(wrong, tuple) else (wrong,)
-            if len(wparts) == len(got_parts) and all(
-                    compare_arrays(g, w, rtol, atol)[0] for g, w in zip(got_parts, wparts)):
-                return CheckResult(name, "incorrect", f"it looks like {m.label}.", ([m.hint] if m.hint else []) + hints,
-                                   details, max_points=points, mistake=m.label)
-        N = batch_size_of(*args) if batch_size_of else None
-        generic = _generic_mistake(bad_pair[0], bad_pair[1], N)
-        if generic:
-            return CheckResult(name, "incorrect", f"{bad_label}: {generic}.", hints, details, max_points=points,
-                               mistake=generic)
-        first = next((d for d in details if "shape expected" in d or "first differing" in d or "nan" in d),
-                     details[-1])
-        return CheckResult(name, "incorrect", f"{first}.", hints, details, max_points=points)
-    return CheckResult(name, "correct", f"all {len(cases)} test cases match the reference.", hints,
-                       [f"{len(cases)} test cases, rtol {rtol:g}"], points=points, max_points=points)
+        runs.append(_Run(i, args, got_parts, exp_parts, all_ok, details, bad))
+    failing = [r for r in runs if not r.ok]
+    if not failing:
+        return CheckResult(name, "correct", f"all {len(cases)} test cases match the reference.", hints,
+                           [f"{len(cases)} test cases, rtol {rtol:g}"], points=points, max_points=points)
+    first = failing[0]
+    details = list(first.details)
+    if len(cases) > 1:
+        details.append(f"failing test cases: {', '.join(str(r.index + 1) for r in failing)} of {len(cases)}")
+    # a wrong answer: a known mistake, if one gives the student's output on every case it applies to
+    for m in mistakes:
+        if _reproduces(m, runs, rtol, atol):
+            return CheckResult(name, "incorrect", f"it looks like {m.label}.", with_fix(hints, m.hint), details,
+                               max_points=points, mistake=m.label)
+    # a mistake that shows in the numbers, the same on every failing case
+    keys = None
+    for r in failing:
+        N = batch_size_of(*r.args) if batch_size_of else None
+        k = {(r.bad[0], key): text for key, text in _generic_keys(r.bad[1], r.bad[2], N).items()
+             if not (key in ("x2", "x0.5") and 2 in _sizes(r.args))}
+        if keys is None:
+            keys = k
+        else:
+            keys = {key: keys[key] for key in keys if key in k}
+    for key in ("T", "batch", "square", "sign", "xN", "x1/N", "x2", "x0.5"):
+        hit = next(((lab, kk) for lab, kk in keys if kk == key), None)
+        if hit:
+            text = keys[hit]
+            return CheckResult(name, "incorrect", f"{hit[0]}: {text}.", hints, details, max_points=points,
+                               mistake=text)
+    # otherwise: what differs, and where, without a guess
+    fact = next((d for d in first.details if "shape expected" in d or "first differing" in d or "nan" in d
+                 or "expected an array" in d), first.details[-1])
+    return CheckResult(name, "incorrect", f"{first.details[0]}: {fact}.", hints, details, max_points=points)
 
 
 def check_value(answer, expected, *, name, tol, why, points=1.0, hints=(), unit="", reveal=False):
