@@ -386,7 +386,7 @@ def _generic_keys(got, expected, N=None) -> dict:
     if e.ndim == 2 and g.shape == e.shape[::-1] and e.shape[0] != e.shape[1] and _close(g.T, e):
         found["T"] = "the result is transposed"
     if g.shape != e.shape:
-        if g.ndim == e.ndim + 1 and g.shape[1:] == e.shape and _close(g.sum(axis=0), e):
+        if g.ndim == e.ndim + 1 and g.shape[0] > 1 and g.shape[1:] == e.shape and _close(g.sum(axis=0), e):
             found["batch"] = "the result is not summed over the batch (axis 0)"
         if e.ndim == 1 and g.ndim == 2 and g.shape[0] == g.shape[1] == e.shape[0]:
             found["square"] = (f"broadcasting turned a {e.shape} result into {g.shape}: an (N, 1) array met an "

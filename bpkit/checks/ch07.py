@@ -53,8 +53,9 @@ def conv_output_size(H, K, stride, padding):
 
 def check_output_size(student):
     """Exercise 7.1: ``conv_output_size(H, K, stride, padding) -> int``."""
+    # stride-2 and stride-3 cases with H + 2P - K odd and even, or (H + 2P - K + 1) // S would pass
     cases = [(8, 3, 1, 0), (8, 3, 1, 1), (8, 3, 2, 1), (32, 3, 2, 0), (7, 3, 3, 1), (28, 5, 1, 2), (224, 7, 2, 3),
-             (5, 5, 1, 0)]
+             (5, 5, 1, 0), (9, 3, 2, 0), (10, 4, 2, 1), (11, 2, 3, 0)]
     return check_function(
         student, conv_output_size, cases, name="Exercise 7.1 (conv_output_size)", points=POINTS["output_size"],
         mistakes=[
@@ -375,7 +376,9 @@ def conv_cost(C, H, F, K, stride, padding):
 
 def check_conv_cost(student):
     """Exercise 7.6: ``conv_cost(C, H, F, K, stride, padding) -> (params, flops)`` for one image."""
-    cases = [(1, 8, 8, 3, 1, 1), (8, 4, 16, 3, 1, 1), (3, 32, 16, 5, 2, 2), (3, 224, 64, 7, 2, 3)]
+    # stride 2 with H + 2P - K odd and even (an off-by-one rounding passes only the odd ones), odd and even H
+    cases = [(1, 8, 8, 3, 1, 1), (8, 4, 16, 3, 1, 1), (3, 32, 16, 5, 2, 2), (3, 224, 64, 7, 2, 3),
+             (2, 9, 4, 3, 2, 0), (3, 32, 8, 4, 2, 1), (1, 7, 2, 3, 3, 1)]
 
     def H_out(H, K, s, p):
         return (H + 2 * p - K) // s + 1
