@@ -157,7 +157,8 @@ def _hint_html(hint: str) -> str:
 
 def _looks_like_code(text: str) -> bool:
     """Whether a hint is a line of code (an assignment, a ``return``, a NumPy call), not a nudge in words."""
-    return bool("\n" in text or re.search(r"(^|; )\s*(return\b|[A-Za-z_]\w*(\[[^\]]*\])?\s*[-+*/@]?=[^=])", text)
+    return bool("\n" in text or re.search(r"(^|; )\s*return\b", text)
+                or re.search(r"(^|[\s:;(])[A-Za-z_]\w*(\[[^\]]*\])?\s[-+*/@]?=\s", text)
                 or re.search(r"\b(np|ops|losses)\.\w+\(", text))
 
 
@@ -195,8 +196,11 @@ class Mistake:
     """
 
     label: str
-    make: Callable
+    make: Callable | None
     hint: str = ""
+    #: For a mistake no function can reproduce (a mask drawn from the student's own random numbers):
+    #: ``test(got, *args)`` says whether the output ``got`` shows it (``None``: the case cannot tell).
+    test: Callable | None = None
 
 
 class _StudentError(Exception):
@@ -480,6 +484,17 @@ def _reproduces(m: Mistake, runs, rtol, atol) -> bool:
     """Whether ``m`` gives the student's output on every case it applies to, and on a failing one."""
     applied_to_failing = False
     for r in sorted(runs, key=lambda r: r.ok):           # failing cases first: most mistakes stop there
+        if m.test is not None:
+            try:
+                verdict = m.test(r.got if len(r.got) > 1 else r.got[0], *copy.deepcopy(r.args))
+            except Exception:
+                verdict = None
+            if verdict is None:
+                continue
+            if not verdict:
+                return False
+            applied_to_failing |= not r.ok
+            continue
         try:
             wrong = m.make(*copy.deepcopy(r.args))
         except Exception:

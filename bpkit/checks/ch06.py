@@ -237,6 +237,18 @@ def dropout(x, dout, p, u, training):
     return x * mask, dout * mask
 
 
+def _own_mask(got, x, dout, p, u, training):
+    """Whether ``(out, dx)`` is inverted dropout with a 0/1 mask of its own, not ``u >= p`` (``None``: evaluation)."""
+    if not training:
+        return None
+    out, dx = (np.asarray(g, dtype=np.float64) for g in got)
+    if out.shape != x.shape or dx.shape != x.shape or np.any(x == 0) or np.any(dout == 0):
+        return False
+    m_out, m_dx = out / x * (1 - p), dx / dout * (1 - p)
+    binary = np.all(np.isclose(m_out, 0, atol=1e-9) | np.isclose(m_out, 1)) and np.allclose(m_dx, m_out, atol=1e-9)
+    return bool(binary and np.any(np.round(m_out) != (u >= p)))
+
+
 @own_work("bpkit.ops.dropout_forward", "bpkit.ops.dropout_backward")
 def check_dropout(student):
     """Exercise 6.3: ``dropout(x, dout, p, u, training) -> (out, dx)``."""
@@ -284,11 +296,15 @@ def check_dropout(student):
             Mistake("units are dropped in evaluation mode too: in evaluation dropout is the identity",
                     lambda x, d, p, u, t: dropout(x, d, p, u, True),
                     "if not training: return x, dout"),
+            Mistake("the mask comes from random numbers of your own, not from u: each output is 0 or x / (1 - p), "
+                    "but the units dropped are not those with u < p. The check (like a test of a layer) hands you "
+                    "the uniform draws u so that the result is reproducible; use them",
+                    None, "Build the mask from the u you are given: keep a unit where u >= p.", test=_own_mask),
         ],
-        hints=["Inverted dropout: in training, mask = (u >= p) / (1 - p), out = x * mask, dx = dout * mask; in "
-               "evaluation, out = x and dx = dout.",
-               "p is the probability of dropping a unit; a unit is kept when its uniform draw u is >= p, which "
-               "happens with probability 1 - p. The scale 1 / (1 - p) keeps the expected output equal to x.",
+        hints=["p is the probability of dropping a unit: a unit is kept when its uniform draw u is >= p, which "
+               "happens with probability 1 - p. In evaluation mode dropout changes nothing.",
+               "Inverted dropout scales the kept units by 1 / (1 - p) during training, so that the expected output "
+               "stays x; the backward pass multiplies dout by the same mask as the forward pass.",
                "if not training: return x, dout\nmask = (u >= p) / (1 - p)\nreturn x * mask, dout * mask"])
 
 
@@ -347,6 +363,10 @@ def check_batchnorm_backward(student):
             Mistake("dx lacks the factor inv_std = 1 / sqrt(var + eps)",
                     with_dx(lambda d, xh, g, s, dg, db: g / N(d) * (N(d) * d - db - xh * dg)),
                     "xhat = (x - mu) * inv_std, so every path carries inv_std."),
+            Mistake("N is taken from the wrong axis: xhat.shape[1] is D, the number of features; the batch mean "
+                    "and variance average over the N = xhat.shape[0] examples",
+                    with_dx(lambda d, xh, g, s, dg, db: g * s / xh.shape[1] * (xh.shape[1] * d - db - xh * dg)),
+                    "N = dout.shape[0], the batch axis."),
             Mistake("dgamma is not summed over the batch: gamma is shared by all N examples, so dgamma = "
                     "sum over axis 0 of dout * xhat, shape (D,)",
                     with_params(lambda d, xh: d * xh, lambda d, xh: d.sum(axis=0)), "(dout * xhat).sum(axis=0)"),
@@ -572,8 +592,8 @@ def check_enough_data(answer):
         return CheckResult(name, "incorrect", f"{shown}, {why}.", hints, [shown], max_points=pts, mistake=why)
     earlier = next((m for m in range(10, n, 10) if _val_acc(m) >= thr), None)
     if earlier is not None:
-        why = (f"{earlier} training points already reach {100 * _val_acc(earlier):.1f}%: find the smallest "
-               "number")
+        why = (f"a smaller slider value also reaches {100 * thr:.0f}%: find the smallest number (try the values "
+               "below yours)")
         return CheckResult(name, "incorrect", f"{shown}; but {why}.", hints, [shown], max_points=pts, mistake=why)
     return CheckResult(name, "correct", f"{shown}, the first slider value at or above {100 * thr:.0f}%: with "
                        "more data the same network generalises without any regulariser.", hints, [shown],

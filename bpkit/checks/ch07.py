@@ -263,6 +263,9 @@ def check_conv2d_input_grad(student):
 
     def crop(dxp, p):
         return dxp[:, :, p:dxp.shape[2] - p, p:dxp.shape[3] - p]
+
+    def crop_neg(dxp, p):
+        return dxp[:, :, p:-p, p:-p]
     return check_function(
         student, conv2d_input_grad, cases, name=name, points=pts, output_names=("dx",),
         mistakes=[
@@ -275,9 +278,15 @@ def check_conv2d_input_grad(student):
                     lambda d, W, p: crop(_full_correlation(d, W[:, :, ::-1, ::-1]), p),
                     "Wt = W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]"),
             Mistake("dx has the shape of the padded input: the padding zeros are not inputs, so drop P rows and "
-                    "columns on each side, dx = dx_pad[:, :, P:-P, P:-P]",
+                    "columns on each side",
                     lambda d, W, p: _full_correlation(d, W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]),
-                    "Crop the result with [:, :, P:H_pad - P, P:W_pad - P]."),
+                    "Crop the padding: dx = dx_pad[:, :, P:dx_pad.shape[2] - P, P:dx_pad.shape[3] - P] (not "
+                    "[P:-P], which is empty when P = 0)."),
+            Mistake("the crop [P:-P] is empty when P = 0: -0 is 0, so the slice 0:-0 stops before it starts. "
+                    "For P > 0 your dx is right",
+                    lambda d, W, p: crop_neg(_full_correlation(d, W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]), p),
+                    "Write the end of the slice as a size, not a negative index: "
+                    "dx = dx_pad[:, :, P:dx_pad.shape[2] - P, P:dx_pad.shape[3] - P]."),
             Mistake("this is the gradient's inner part only: dout must be padded with K - 1 zeros on each side "
                     "(a 'full' correlation), so that every input pixel collects from every window that contains it",
                     lambda d, W, p: _same_correlation(d, W),
