@@ -506,6 +506,25 @@ def _reproduces(m: Mistake, runs, rtol, atol) -> bool:
     return applied_to_failing
 
 
+def _wrong_order(failing, labels, rtol=1e-6, atol=1e-8):
+    """The labels in the order the student returned them, when every failing case holds the right outputs
+    in one and the same other order; else ``None``."""
+    perm = None
+    for r in failing:
+        if len(r.got) != len(r.expected) or len(r.got) < 2:
+            return None
+        p = []
+        for g in r.got:
+            hits = [k for k, e in enumerate(r.expected) if compare_arrays(g, e, rtol, atol)[0]]
+            if len(hits) != 1:
+                return None
+            p.append(hits[0])
+        if sorted(p) != list(range(len(p))) or p == sorted(p) or (perm is not None and p != perm):
+            return None
+        perm = p
+    return [labels[k] for k in perm] if perm else None
+
+
 def check_function(student, reference, cases, *, name, points=1.0, hints=(), mistakes: Sequence[Mistake] = (),
                    output_names=None, rtol=1e-6, atol=1e-8, batch_size_of=None, mutation_message=None,
                    describe=None, arg_names=None):
@@ -586,6 +605,12 @@ def check_function(student, reference, cases, *, name, points=1.0, hints=(), mis
         if _reproduces(m, runs, rtol, atol):
             return CheckResult(name, "incorrect", f"it looks like {m.label}.", with_fix(hints, m.hint), details,
                                max_points=points, mistake=m.label)
+    # outputs that are all there, in another order
+    order = _wrong_order(failing, labels, rtol, atol)
+    if order:
+        text = (f"the outputs are in the wrong order: return ({', '.join(labels)}); yours come as "
+                f"({', '.join(order)})")
+        return CheckResult(name, "incorrect", f"{text}.", hints, details, max_points=points, mistake="output order")
     # a mistake that shows in the numbers, the same on every failing case
     keys = None
     for r in failing:
