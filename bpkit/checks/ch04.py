@@ -287,7 +287,9 @@ def check_adamw_step(student):
     z = np.zeros(3)
     cases = [(np.array([1.0, -2.0, 0.5]), np.array([0.1, -1.0, 3.0]), z, z, 1, 0.01, 0.9, 0.999, 1e-8, 0.1),
              (rng.standard_normal(4), rng.standard_normal(4), 0.1 * rng.standard_normal(4), 0.1 * rng.random(4), 5,
-              0.05, 0.9, 0.99, 1e-8, 0.5)]
+              0.05, 0.9, 0.99, 1e-8, 0.5),
+             # gradients as small as eps (and 0): the eps in sqrt(v_hat) + eps decides the step
+             (rng.standard_normal(3), np.array([1e-3, 0.0, -2e-3]), z, z, 1, 0.1, 0.9, 0.999, 1e-3, 0.2)]
 
     def l2(p, g, m, v, t, lr, b1, b2, eps, wd):
         return adam_step(p, g + wd * p, m, v, t, lr, b1, b2, eps)

@@ -258,6 +258,9 @@ def check_dropout(student):
               np.array([[0.9, 0.1, 0.6, 0.3]]), True)]
     for shape, p in (((3, 5), 0.2), ((4, 6), 0.7)):
         cases.append((rng.normal(size=shape), rng.normal(size=shape), p, rng.random(shape), True))
+    # draws exactly equal to p: such a unit is kept (u >= p), so u > p cannot pass
+    cases.append((rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 0.25, np.array([[0.25, 0.1, 0.75],
+                                                                                    [0.3, 0.25, 0.25]]), True))
     shape = (3, 4)
     cases.append((rng.normal(size=shape), rng.normal(size=shape), 0.3, rng.random(shape), False))
 

@@ -164,7 +164,8 @@ def check_conv2d_param_grads(student):
     rng = _rng()
     cases = []
     for x_shape, W_shape, s, p in (((2, 2, 5, 5), (3, 2, 3, 3), 1, 0), ((3, 2, 6, 5), (4, 2, 3, 2), 1, 1),
-                                   ((2, 3, 7, 7), (2, 3, 3, 3), 2, 1), ((2, 1, 4, 6), (3, 1, 2, 3), 2, 0)):
+                                   ((2, 3, 7, 7), (2, 3, 3, 3), 2, 1), ((2, 1, 4, 6), (3, 1, 2, 3), 2, 0),
+                                   ((2, 2, 7, 5), (3, 2, 3, 2), 2, 1)):          # H_out 4 != W_out 3
         H_out = (x_shape[2] + 2 * p - W_shape[2]) // s + 1
         W_out = (x_shape[3] + 2 * p - W_shape[3]) // s + 1
         cases.append((rng.normal(size=x_shape), rng.normal(size=W_shape),
