@@ -480,6 +480,21 @@ class _Run:
     bad: tuple | None           # (label, got, expected) of the first output that differs
 
 
+def _matches(got, wrong, rtol, atol) -> bool:
+    """Whether ``got`` is ``wrong`` up to the tolerance, with nan and inf where ``wrong`` has them."""
+    try:
+        g, w = np.asarray(got, dtype=np.float64), np.asarray(wrong, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if g.shape != w.shape:
+        return False
+    fin = np.isfinite(w)
+    if np.all(fin):
+        return compare_arrays(g, w, rtol, atol)[0]
+    same_odd = np.all((np.isnan(g) & np.isnan(w)) | (g == w) | fin)
+    return bool(same_odd and np.all(np.isfinite(g[fin])) and compare_arrays(g[fin], w[fin], rtol, atol)[0])
+
+
 def _reproduces(m: Mistake, runs, rtol, atol) -> bool:
     """Whether ``m`` gives the student's output on every case it applies to, and on a failing one."""
     applied_to_failing = False
@@ -500,7 +515,7 @@ def _reproduces(m: Mistake, runs, rtol, atol) -> bool:
         except Exception:
             continue                                      # the mistake does not apply to this case
         wparts = wrong if isinstance(wrong, tuple) else (wrong,)
-        if len(wparts) != len(r.got) or not all(compare_arrays(g, w, rtol, atol)[0] for g, w in zip(r.got, wparts)):
+        if len(wparts) != len(r.got) or not all(_matches(g, w, rtol, atol) for g, w in zip(r.got, wparts)):
             return False
         applied_to_failing |= not r.ok
     return applied_to_failing
