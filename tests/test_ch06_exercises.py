@@ -168,11 +168,14 @@ def test_a_student_exception_is_reported_with_their_line():
 
 def test_hints_are_progressive():
     result = run_exercise(NB, "ex6_3_dropout", DROP.format(EVAL="x, dout", MASK="(u >= p)", DX="dout * mask"))
+    assert "the kept units are not scaled by 1 / (1 - p)" in result.message
     first = result.next_hint()
-    assert "inverted dropout scales during training" in first     # the mistake's own hint comes first
+    assert " = " not in first and "return" not in first               # a nudge in words, not the answer
     while result.next_hint() is not None:
         pass
-    assert "mask = (u >= p) / (1 - p)" in result.hints[-1]   # the last hint nearly gives the answer
+    assert len(set(result.hints)) == len(result.hints)                # no hint twice
+    assert "inverted dropout scales during training" in result.hints[-2]    # the mistake's fix, a line of code
+    assert "mask = (u >= p) / (1 - p)" in result.hints[-1]   # the last hint gives the answer
 
 
 def test_the_lab_answers_are_the_lab_numbers():

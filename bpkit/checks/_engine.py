@@ -480,6 +480,14 @@ class _Run:
     bad: tuple | None           # (label, got, expected) of the first output that differs
 
 
+def _raises(make, args) -> bool:
+    try:
+        make(*copy.deepcopy(args))
+    except Exception:
+        return True
+    return False
+
+
 def _matches(got, wrong, rtol, atol) -> bool:
     """Whether ``got`` is ``wrong`` up to the tolerance, with nan and inf where ``wrong`` has them."""
     try:
@@ -584,12 +592,15 @@ def check_function(student, reference, cases, *, name, points=1.0, hints=(), mis
             text = ""
         return f"test case {i + 1} of {len(cases)}" + (f" ({text})" if text else "")
 
-    runs = []
+    runs, raised = [], None
     for i, args in enumerate(cases):
         try:
             got = run_student(student, args, name, points, hints, mutation_message, names, where(i, args))
         except _StudentError as err:
-            return err.result
+            if err.result.status != "error" or not any(not r.ok for r in runs):
+                return err.result
+            raised = (i, err.result)              # after wrong answers: perhaps a mistake that raises here too
+            break
         expected = reference(*copy.deepcopy(args))
         multi = isinstance(expected, tuple)
         exp_parts = expected if multi else (expected,)
@@ -607,6 +618,14 @@ def check_function(student, reference, cases, *, name, points=1.0, hints=(), mis
                 bad = (lab, g, e)
             all_ok &= ok
         runs.append(_Run(i, args, got_parts, exp_parts, all_ok, details, bad))
+    if raised is not None:
+        i, result = raised
+        for m in mistakes:
+            if m.make is not None and _raises(m.make, cases[i]) and _reproduces(m, runs, rtol, atol):
+                return CheckResult(name, "incorrect", f"it looks like {m.label}.", with_fix(hints, m.hint),
+                                   [d for r in runs if not r.ok for d in r.details[:1]] + result.details,
+                                   max_points=points, mistake=m.label)
+        return result
     failing = [r for r in runs if not r.ok]
     if not failing:
         return CheckResult(name, "correct", f"all {len(cases)} test cases match the reference.", hints,

@@ -244,13 +244,12 @@ def _full_correlation(dout, Wt):
     return ops.conv2d_forward(dp, Wt, np.zeros(Wt.shape[0]), 1, 0)[0]
 
 
-def _same_correlation(dout, W):
-    """The flipped-kernel correlation with dout padded by (K - 1) // 2 only ("same"), for odd square kernels."""
-    K = W.shape[2]
-    if K != W.shape[3] or K % 2 == 0:
-        raise ValueError("not an odd square kernel")
-    return ops.conv2d_forward(dout, W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], np.zeros(W.shape[1]), 1,
-                              (K - 1) // 2)[0]
+def _same_correlation(dout, W, p):
+    """The flipped-kernel correlation with dout padded by (K - 1) // 2 only ("same" padding), cropped by P."""
+    KH, KW = W.shape[2:]
+    dp = np.pad(dout, ((0, 0), (0, 0), ((KH - 1) // 2, (KH - 1) // 2), ((KW - 1) // 2, (KW - 1) // 2)))
+    dxp = ops.conv2d_forward(dp, W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], np.zeros(W.shape[1]), 1, 0)[0]
+    return dxp[:, :, p:dxp.shape[2] - p, p:dxp.shape[3] - p]
 
 
 @own_work("bpkit.ops.conv2d_backward")
@@ -290,7 +289,7 @@ def check_conv2d_input_grad(student):
                     "dx = dx_pad[:, :, P:dx_pad.shape[2] - P, P:dx_pad.shape[3] - P]."),
             Mistake("this is the gradient's inner part only: dout must be padded with K - 1 zeros on each side "
                     "(a 'full' correlation), so that every input pixel collects from every window that contains it",
-                    lambda d, W, p: _same_correlation(d, W),
+                    _same_correlation,
                     "np.pad(dout, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))"),
         ],
         hints=["Each output window spreads its gradient over the pixels it covered, with the kernel's weights: "
