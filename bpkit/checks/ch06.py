@@ -15,7 +15,8 @@ import numpy as np
 from .. import ops, train
 from ..widgets.regularization import train_lab
 from ._context import case_rng, in_kernel, own_work
-from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
+from ._engine import (CheckResult, Mistake, _StudentError, check_function, compare_arrays, describe_case,
+                      handed_in, run_student, with_fix)
 
 __all__ = ["ENOUGH_DATA_ACCURACY", "POINTS", "REGULARIZE_TARGET", "batchnorm_backward", "check_batchnorm_backward",
            "check_dropout", "check_early_stopping", "check_enough_data", "check_initial_loss", "check_l2_penalty",
@@ -83,9 +84,13 @@ def check_standardize(student):
         except (TypeError, ValueError):
             finite = True
         if not finite:
+            details = [f"test case 1 of {len(cases)} ({describe_case(cases[0], ('X_train', 'X_val'))})"]
+            for label, g in zip(("Z_train", "Z_val"), got):
+                details += compare_arrays(g, np.zeros(np.shape(g)), label=label)[1][1:2]
             return CheckResult(name, "incorrect", "your result contains nan or inf: the second feature is constant "
                                "in the training set, so its std is 0 and dividing by it fails; divide by 1 where "
-                               "the std is 0.", ["Replace a zero std by 1: sd = np.where(sd > 0, sd, 1.0)."] + hints,
+                               "the std is 0.", with_fix(hints, "Replace a zero std by 1: sd = np.where(sd > 0, sd, "
+                                                                "1.0)."), details,
                                max_points=pts, mistake="division by a zero std")
 
     def both(stats):
