@@ -132,6 +132,12 @@ PLANTED = [
     ("ex6_8_enough_data", "def enough_data():\n    return 60", "incorrect", "50 training points already reach"),
     ("ex6_8_enough_data", "def enough_data():\n    return 55", "incorrect", "one of the slider's values"),
     ("ex6_8_enough_data", "def enough_data():\n    return 'fifty'", "error", "expected a number"),
+    # issue 14: mistakes that had no name
+    ("ex6_3_dropout", DROP.format(EVAL="x, dout", MASK="(np.random.default_rng(0).random(x.shape) >= p) / (1 - p)",
+                                  DX="dout * mask"), "incorrect", "the mask comes from random numbers of your own"),
+    ("ex6_4_batchnorm_backward", BN.format(DBETA="dout.sum(axis=0)", DGAMMA="(dout * xhat).sum(axis=0)",
+                                           DX=OK_DX).replace("N = dout.shape[0]", "N = xhat.shape[1]"),
+     "incorrect", "N is taken from the wrong axis"),
 ]
 
 

@@ -155,6 +155,17 @@ PLANTED = [
     ("ex8_9_adding_baseline", "def adding_baseline():\n    return 7 / 6", "incorrect", "the MSE of predicting 0"),
     ("ex8_9_adding_baseline", "def adding_baseline():\n    return 0.25", "incorrect", "is too large"),
     ("ex8_9_adding_baseline", "def adding_baseline():\n    return 'one sixth'", "error", "expected a number"),
+    # issue 14: mistakes that had no name
+    ("ex8_1_rnn_step_backward", step(DZ="dh * (1 - h)"), "incorrect", "the tanh derivative is written 1 - h"),
+    ("ex8_2_rnn_backward", BPTT.format(**{**OK_BPTT, "PREV": "h[:, t - 1]"}), "incorrect",
+     "at t = 0 the previous state is taken as h[:, t - 1]"),
+    ("ex8_2_rnn_backward", BPTT.format(**{**OK_BPTT}).replace("* (1 - h[:, t] ** 2)", "* (1 - h[:, t])"),
+     "incorrect", "the tanh derivative is written 1 - h"),
+    ("ex8_6_lstm_cell_backward", CELL.format(**{**OK_CELL, "DC": "dc_next + dh * o * (1 - tc)"}), "incorrect",
+     "written 1 - tanh(c)"),
+    ("ex8_6_lstm_cell_backward", "def lstm_cell_backward(dh, dc_next, c_prev, i, f, o, g, c):\n"
+     "    tc = np.tanh(c)\n    dc = dc_next + dh * o * (1 - tc ** 2)\n"
+     "    return dc * g, dc * c_prev, dh * tc, dc * i, dc * f\n", "incorrect", "the outputs are in the wrong order"),
 ]
 
 
