@@ -111,7 +111,7 @@ PLANTED = [
      "incorrect", "the norm returned is measured after clipping"),
     ("ex8_4_clip_by_global_norm", "def clip_by_global_norm(grads, max_norm):\n"
      f"    norm = {OK_NORM}\n    for g in grads.values():\n        g *= min(1.0, max_norm / norm)\n"
-     "    return grads, norm\n", "incorrect", "changed the arrays of grads in place"),
+     "    return grads, norm\n", "incorrect", "in place (g *= factor): return new arrays"),
     ("ex8_5_lstm_step_forward", lstm(GATES="ops.sigmoid(blk[0]), ops.sigmoid(blk[1]), ops.sigmoid(blk[3]), "
                                            "np.tanh(blk[2])"), "incorrect", "PyTorch's order i, f, g, o"),
     ("ex8_5_lstm_step_forward", lstm(GATES="ops.sigmoid(blk[1]), ops.sigmoid(blk[0]), ops.sigmoid(blk[2]), "

@@ -17,7 +17,8 @@ import numpy as np
 from .. import ops
 from ..widgets.recurrent import gradient_flow
 from ._context import case_rng, own_work
-from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
+from ._engine import (CheckResult, Mistake, _mutation_details, _StudentError, check_function, handed_in,
+                      run_student, with_fix)
 from .ch08_lstm import (ADDING_BASELINE, FORGET_KEPT, LSTM_POINTS, adding_baseline, check_adding_baseline,
                         check_forget_bias, check_lstm_cell_backward, check_lstm_num_params, check_lstm_step_forward,
                         lstm_cell_backward, lstm_num_params, lstm_step_forward)
@@ -323,11 +324,16 @@ def check_clip_by_global_norm(student):
     if sorted(got[0]) != sorted(original):
         return CheckResult(name, "incorrect", f"clipped must have exactly the keys of grads {sorted(original)}, got "
                            f"{sorted(got[0])}.", hints, max_points=pts, mistake="keys")
-    if any(not np.array_equal(given[k], original[k]) for k in original):
-        return CheckResult(name, "incorrect", "your function changed the arrays of grads in place (g *= factor): "
+    changed = [k for k in original if not np.array_equal(given[k], original[k])]
+    if changed:
+        which = ", ".join(f"`grads[{k!r}]`" for k in changed)
+        details = [f"test case 2 of {len(cases)} (grads with keys {', '.join(original)}, max_norm={cases[1][1]:g})"]
+        details += _mutation_details([f"grads[{k!r}]" for k in changed], [original[k] for k in changed],
+                                     [given[k] for k in changed])[1]
+        return CheckResult(name, "incorrect", f"your function changed {which} in place (g *= factor): "
                            "return new arrays, g * factor, and leave grads as it was.",
-                           ["Write clipped = {k: g * factor for k, g in grads.items()}."] + hints, max_points=pts,
-                           mistake="mutates input")
+                           with_fix(hints, "Write clipped = {k: g * factor for k, g in grads.items()}."), details,
+                           max_points=pts, mistake="mutates input")
     return check_function(
         _flat(student), _flat(clip_by_global_norm), cases, name=name, points=pts, rtol=1e-5,
         mistakes=[
