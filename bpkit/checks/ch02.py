@@ -202,6 +202,7 @@ def check_softmax(softmax):
 
     result = check_function(
         _guarded(softmax), ops.softmax, cases, name="Exercise 2.3 (softmax)", points=POINTS["softmax"],
+        arg_names=("S",),
         rtol=1e-9, atol=1e-300,
         mistakes=[
             Mistake("the exponentials are normalised over the batch axis (columns) instead of over the classes "
@@ -248,6 +249,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
     result = check_function(
         _guarded(softmax_cross_entropy), losses.softmax_cross_entropy_loss, cases,
         name="Exercise 2.4 (softmax_cross_entropy)", points=POINTS["softmax_cross_entropy"],
+        arg_names=("S", "y"),
         output_names=("loss", "dS"), rtol=1e-7, atol=1e-12,
         mistakes=[
             Mistake("the gradient of the softmax cross-entropy is not divided by N",
@@ -313,6 +315,7 @@ def check_weighted_mse(weighted_mse):
     trap_hint = "Make the weights a column first: w.reshape(-1, 1) (shape (N, 1)), or flatten the errors."
     return check_function(
         weighted_mse, losses.weighted_mse_loss, cases, name="Exercise 2.5 (weighted_mse)",
+        arg_names=("pred", "target", "w"),
         points=POINTS["weighted_mse"], output_names=("loss", "dpred"),
         mistakes=[
             Mistake(trap_label, trap, trap_hint),

@@ -115,6 +115,7 @@ def check_tanh_op(tanh_op):
     return check_function(
         in_kernel(_run_op, tanh_op), lambda x: _run_op(_tanh_op_ref, x), cases,
         name="Exercise 3.2 (tanh_op)", points=POINTS["tanh_op"], output_names=("output data", "gradient of v"),
+        arg_names=("v.data",),
         mistakes=[
             Mistake("the gradient of v stays 0: the new Value needs (v,) as its children and one local derivative",
                     lambda x: (np.tanh(x), np.zeros_like(x)),

@@ -415,6 +415,7 @@ def check_warmup_cosine(student):
         in_kernel(_schedule_values, student),
         lambda W, T, m: _schedule_values(schedules.warmup_cosine, W, T, m), cases,
         name="Exercise 4.7 (warmup_cosine)", points=POINTS["warmup_cosine"], output_names=("factors for t = 0..total+5",),
+        arg_names=("warmup", "total", "min_factor"),
         rtol=1e-9, atol=1e-12,
         mistakes=[
             Mistake("the warm-up is one step ahead: it is t / warmup, so the factor is 0 at t = 0 and reaches 1 "
