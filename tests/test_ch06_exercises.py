@@ -129,7 +129,8 @@ PLANTED = [
     ("ex6_7_regularize", LAB.format(SETTINGS="n_train=150"), "incorrect", "you changed n_train"),
     ("ex6_7_regularize", "def regularize():\n    return 0.003", "error", "expected the dict lab.values()"),
     ("ex6_8_enough_data", "def enough_data():\n    return 40", "incorrect", "the network needs more data"),
-    ("ex6_8_enough_data", "def enough_data():\n    return 60", "incorrect", "50 training points already reach"),
+    ("ex6_8_enough_data", "def enough_data():\n    return 60", "incorrect",
+     "a smaller slider value also reaches 90%: find the smallest number"),
     ("ex6_8_enough_data", "def enough_data():\n    return 55", "incorrect", "one of the slider's values"),
     ("ex6_8_enough_data", "def enough_data():\n    return 'fifty'", "error", "expected a number"),
     # issue 14: mistakes that had no name
