@@ -26,7 +26,7 @@ from _mutate_inputs import INPUTS, jittered
 from _notebooks import ROOT, _cells, _gid
 
 PER_EXERCISE = 1000
-CHAPTERS = [f"{n:02d}" for n in range(1, 10)]
+CHAPTERS = sorted(p.name[:2] for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))   # every chapter
 
 #: Mutants that survive their check but are acceptable, with the reason: {(grade_id, description): why}.
 REVIEWED = {}
