@@ -82,7 +82,7 @@ PLANTED = [
     ("ex2_4_softmax_cross_entropy",
      "def softmax_cross_entropy(S, y):\n    N = len(S)\n    logp = S - ops.logsumexp(S, axis=1, keepdims=True)\n"
      "    return float(-np.sum(y * logp) / N), (ops.softmax(S) - y) / N",
-     "incorrect", "treat the labels as one-hot rows"),
+     "incorrect", "labels are used as one-hot rows"),
     ("ex2_4_softmax_cross_entropy",
      "def softmax_cross_entropy(S, y):\n    labels = y.argmax(axis=1)\n    return 0.0, S",
      "incorrect", "treat the labels as one-hot rows"),
