@@ -216,10 +216,11 @@ def test_a_student_exception_is_reported_with_their_line():
 def test_hints_are_progressive():
     result = run_exercise(NB, "ex8_2_rnn_backward", bptt(TOTAL="dh[:, t]"))
     first = result.next_hint()
-    assert "Keep dh_next = dz @ Wh.T" in first                # the mistake's own hint comes first
+    assert first.startswith("Walk backwards")                 # a nudge first, even when a mistake is named
     while result.next_hint() is not None:
         pass
-    assert "ops.rnn_step_backward(dh[:, t] + dh_next" in result.hints[-1]   # the last hint nearly gives the answer
+    assert "Keep dh_next = dz @ Wh.T" in result.hints[-2]     # the mistake's fix, in code, just before the answer
+    assert "ops.rnn_step_backward(dh[:, t] + dh_next" in result.hints[-1]   # the last hint gives the answer
 
 
 def test_the_widget_answers_are_the_widget_numbers():

@@ -157,10 +157,14 @@ def _hint_html(hint: str) -> str:
 
 
 def _looks_like_code(text: str) -> bool:
-    """Whether a hint is a line of code (an assignment, a ``return``, a NumPy call), not a nudge in words."""
-    return bool("\n" in text or re.search(r"(^|; )\s*return\b", text)
-                or re.search(r"(^|[\s:;(])[A-Za-z_]\w*(\[[^\]]*\])?\s[-+*/@]?=\s", text)
-                or re.search(r"\b(np|ops|losses)\.\w+\(", text))
+    """Whether a hint is a line of code (an assignment or ``return`` with code on its right, a NumPy call), not
+    a nudge in words that quotes a formula such as ``Z = XW + b``."""
+    if "\n" in text or re.search(r"(^|; )\s*return\b", text) or re.search(r"\b(np|ops|losses)\.\w+\(", text):
+        return True
+    for m in re.finditer(r"(^|[\s:;(])[A-Za-z_]\w*(\[[^\]]*\])?\s[-+*/@]?=\s([^;]*)", text):
+        if re.search(r"[(\[@*]|\.T\b|\.\w+\(", m.group(3)):
+            return True
+    return False
 
 
 def _dedup(hints) -> list:
