@@ -242,10 +242,6 @@ def _exception_advice(exc) -> str | None:
     return None
 
 
-_MUTATION_MESSAGE = ("your function changed its input arrays in place; compute a new array instead "
-                     "(e.g. z = x @ W, not x @= W).")
-
-
 def _mutation_details(names, args, safe) -> tuple:
     """``(changed argument names, details)`` for the input arrays a call changed."""
     changed, details = [], []
