@@ -113,6 +113,9 @@ PLANTED = [
     ("ex2_7_outlier_pull", "def outlier_pull():\n    outliers.outlier = 10.0\n    f = outliers.fits()\n"
                            "    return f['mse'] / f['huber']", "incorrect", "divides the fitted constants"),
     ("ex2_7_outlier_pull", "def outlier_pull():\n    return 'seven'", "error", "expected a number"),
+    # issue 14: a gradient that divides by the rows
+    ("ex2_1_mse_loss", MSE.format("float(np.mean(d ** 2)), 2 * d / len(pred)"), "incorrect",
+     "its gradient divides by N = len(pred), the rows"),
 ]
 
 

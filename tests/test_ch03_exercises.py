@@ -145,6 +145,18 @@ PLANTED = [
     ("ex3_8_x_accumulation", "def x_accumulation():\n    net.goto_edge('w12*x', 'x')\n    l = net.local\n"
      "    net.goto_edge('w11*x', 'x')\n    return l, net.local, l + net.local",
      "incorrect", "you handed in the local derivatives w11 and w12"),
+    # issue 14: a step of its own, or one side only, must fail (the last cases have h = 0.3 and 0.5)
+    ("ex3_6_numerical_gradient", NUMGRAD.format(BODY="        xp, xm = x.copy(), x.copy()\n"
+                                                     "        xp[i] += 1e-6\n        xm[i] -= 1e-6\n"
+                                                     "        g[i] = (f(xp) - f(xm)) / 2e-6"),
+     "incorrect", "the step h you are given is ignored"),
+    ("ex3_6_numerical_gradient", NUMGRAD.format(BODY="        xp = x.copy()\n        xp[i] += h\n"
+                                                     "        g[i] = (f(xp) - f(x)) / h"),
+     "incorrect", "one-sided (forward) difference"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    X, W = cache\n"
+     "    return dout @ W.T, X.T @ dout, dout.sum(axis=0, keepdims=True)\n", "incorrect", "db keeps the summed axis"),
+    ("ex3_4_linear_backward", "def linear_backward(dout, cache):\n    X, W = cache\n"
+     "    return dout @ W.T, X.T @ dout, dout.sum(axis=1)\n", "incorrect", "db is summed over the wrong axis"),
 ]
 
 

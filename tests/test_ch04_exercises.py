@@ -64,7 +64,7 @@ PLANTED = [
     ("ex4_1_gradient_descent", gd(n="steps + 1"), "incorrect", "the loop runs one step too many"),
     ("ex4_1_gradient_descent", "def gradient_descent(grad, x0, lr, steps):\n    x = x0\n    path = [x.copy()]\n"
      "    for _ in range(steps):\n        x -= lr * grad(x)\n        path.append(x.copy())\n    return np.array(path)",
-     "incorrect", "changed its input arrays in place"),
+     "incorrect", "changed `x0` in place"),
     ("ex4_2_stable_lr", "def stable_lr(A):\n    return 1 / np.linalg.eigvalsh(A).max()", "incorrect", "this is 1/L"),
     ("ex4_2_stable_lr", "def stable_lr(A):\n    return 2 / np.linalg.eigvalsh(A).min()", "incorrect",
      "uses the smallest eigenvalue"),

@@ -129,9 +129,16 @@ PLANTED = [
     ("ex6_7_regularize", LAB.format(SETTINGS="n_train=150"), "incorrect", "you changed n_train"),
     ("ex6_7_regularize", "def regularize():\n    return 0.003", "error", "expected the dict lab.values()"),
     ("ex6_8_enough_data", "def enough_data():\n    return 40", "incorrect", "the network needs more data"),
-    ("ex6_8_enough_data", "def enough_data():\n    return 60", "incorrect", "50 training points already reach"),
+    ("ex6_8_enough_data", "def enough_data():\n    return 60", "incorrect",
+     "a smaller slider value also reaches 90%: find the smallest number"),
     ("ex6_8_enough_data", "def enough_data():\n    return 55", "incorrect", "one of the slider's values"),
     ("ex6_8_enough_data", "def enough_data():\n    return 'fifty'", "error", "expected a number"),
+    # issue 14: mistakes that had no name
+    ("ex6_3_dropout", DROP.format(EVAL="x, dout", MASK="(np.random.default_rng(0).random(x.shape) >= p) / (1 - p)",
+                                  DX="dout * mask"), "incorrect", "the mask comes from random numbers of your own"),
+    ("ex6_4_batchnorm_backward", BN.format(DBETA="dout.sum(axis=0)", DGAMMA="(dout * xhat).sum(axis=0)",
+                                           DX=OK_DX).replace("N = dout.shape[0]", "N = xhat.shape[1]"),
+     "incorrect", "N is taken from the wrong axis"),
 ]
 
 
@@ -168,11 +175,14 @@ def test_a_student_exception_is_reported_with_their_line():
 
 def test_hints_are_progressive():
     result = run_exercise(NB, "ex6_3_dropout", DROP.format(EVAL="x, dout", MASK="(u >= p)", DX="dout * mask"))
+    assert "the kept units are not scaled by 1 / (1 - p)" in result.message
     first = result.next_hint()
-    assert "inverted dropout scales during training" in first     # the mistake's own hint comes first
+    assert " = " not in first and "return" not in first               # a nudge in words, not the answer
     while result.next_hint() is not None:
         pass
-    assert "mask = (u >= p) / (1 - p)" in result.hints[-1]   # the last hint nearly gives the answer
+    assert len(set(result.hints)) == len(result.hints)                # no hint twice
+    assert "inverted dropout scales during training" in result.hints[-2]    # the mistake's fix, a line of code
+    assert "mask = (u >= p) / (1 - p)" in result.hints[-1]   # the last hint gives the answer
 
 
 def test_the_lab_answers_are_the_lab_numbers():

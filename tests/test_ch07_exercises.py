@@ -154,6 +154,14 @@ PLANTED = [
      "    return 2, 1, -explorer2.value\n", "incorrect", "the kernel flipped (a true convolution)"),
     ("ex7_8_stride_and_padding", READ.format(ANSWER="(2, 1, 0.5)"), "incorrect", "is not output[1, 2]"),
     ("ex7_8_stride_and_padding", READ.format(ANSWER="'2, 1, -1.875'"), "error", "expected a tuple"),
+    # issue 14
+    ("ex7_4_conv2d_input_grad", DX.format(**{**OK_DX, "CROP": "dxp[:, :, padding:-padding, padding:-padding]"}),
+     "incorrect", "the crop [P:-P] is empty when P = 0"),
+    ("ex7_6_conv_cost", COST.format(PARAMS=OK_PARAMS, FLOPS=OK_FLOPS).replace(
+        "(H + 2 * padding - K) // stride + 1", "(H + 2 * padding - K + 1) // stride"), "incorrect",
+     "test case 5 of 7 (C=2, H=9, F=4, K=3, stride=2, padding=0): flops"),
+    ("ex7_1_output_size", SIZE.format(EXPR="(H + 2 * padding - K + 1) // stride"), "incorrect",
+     "test case 5 of 11 (H=7, K=3, stride=3, padding=1)"),
 ]
 
 

@@ -111,7 +111,7 @@ PLANTED = [
      "incorrect", "the norm returned is measured after clipping"),
     ("ex8_4_clip_by_global_norm", "def clip_by_global_norm(grads, max_norm):\n"
      f"    norm = {OK_NORM}\n    for g in grads.values():\n        g *= min(1.0, max_norm / norm)\n"
-     "    return grads, norm\n", "incorrect", "changed the arrays of grads in place"),
+     "    return grads, norm\n", "incorrect", "in place (g *= factor): return new arrays"),
     ("ex8_5_lstm_step_forward", lstm(GATES="ops.sigmoid(blk[0]), ops.sigmoid(blk[1]), ops.sigmoid(blk[3]), "
                                            "np.tanh(blk[2])"), "incorrect", "PyTorch's order i, f, g, o"),
     ("ex8_5_lstm_step_forward", lstm(GATES="ops.sigmoid(blk[1]), ops.sigmoid(blk[0]), ops.sigmoid(blk[2]), "
@@ -155,6 +155,17 @@ PLANTED = [
     ("ex8_9_adding_baseline", "def adding_baseline():\n    return 7 / 6", "incorrect", "the MSE of predicting 0"),
     ("ex8_9_adding_baseline", "def adding_baseline():\n    return 0.25", "incorrect", "is too large"),
     ("ex8_9_adding_baseline", "def adding_baseline():\n    return 'one sixth'", "error", "expected a number"),
+    # issue 14: mistakes that had no name
+    ("ex8_1_rnn_step_backward", step(DZ="dh * (1 - h)"), "incorrect", "the tanh derivative is written 1 - h"),
+    ("ex8_2_rnn_backward", BPTT.format(**{**OK_BPTT, "PREV": "h[:, t - 1]"}), "incorrect",
+     "at t = 0 the previous state is taken as h[:, t - 1]"),
+    ("ex8_2_rnn_backward", BPTT.format(**{**OK_BPTT}).replace("* (1 - h[:, t] ** 2)", "* (1 - h[:, t])"),
+     "incorrect", "the tanh derivative is written 1 - h"),
+    ("ex8_6_lstm_cell_backward", CELL.format(**{**OK_CELL, "DC": "dc_next + dh * o * (1 - tc)"}), "incorrect",
+     "written 1 - tanh(c)"),
+    ("ex8_6_lstm_cell_backward", "def lstm_cell_backward(dh, dc_next, c_prev, i, f, o, g, c):\n"
+     "    tc = np.tanh(c)\n    dc = dc_next + dh * o * (1 - tc ** 2)\n"
+     "    return dc * g, dc * c_prev, dh * tc, dc * i, dc * f\n", "incorrect", "the outputs are in the wrong order"),
 ]
 
 
@@ -205,10 +216,11 @@ def test_a_student_exception_is_reported_with_their_line():
 def test_hints_are_progressive():
     result = run_exercise(NB, "ex8_2_rnn_backward", bptt(TOTAL="dh[:, t]"))
     first = result.next_hint()
-    assert "Keep dh_next = dz @ Wh.T" in first                # the mistake's own hint comes first
+    assert first.startswith("Walk backwards")                 # a nudge first, even when a mistake is named
     while result.next_hint() is not None:
         pass
-    assert "ops.rnn_step_backward(dh[:, t] + dh_next" in result.hints[-1]   # the last hint nearly gives the answer
+    assert "Keep dh_next = dz @ Wh.T" in result.hints[-2]     # the mistake's fix, in code, just before the answer
+    assert "ops.rnn_step_backward(dh[:, t] + dh_next" in result.hints[-1]   # the last hint gives the answer
 
 
 def test_the_widget_answers_are_the_widget_numbers():

@@ -141,9 +141,10 @@ def test_unsolved_stub_is_not_attempted(grade_id, head):
 
 def test_hints_are_progressive():
     result = run_exercise(NB, "ex9_3_tied_backward", tied(DW="X.T @ dZ"))
-    assert "Add the decoder's share" in result.next_hint()          # the mistake's own hint comes first
+    assert result.next_hint().startswith("Forward: Z = X @ W + b1")  # a nudge first, even when a mistake is named
     while result.next_hint() is not None:
         pass
+    assert "Add the decoder's share" in result.hints[-2]             # the mistake's fix, in code, before the answer
     assert "return X.T @ dZ + dX_hat.T @ Z" in result.hints[-1]
 
 

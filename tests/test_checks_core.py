@@ -166,7 +166,8 @@ def test_check_function_never_changes_the_students_cases_even_if_the_function_do
 
     result = check_function(in_place, dense_forward, cases, name="t")
     assert result.status == "incorrect" and result.mistake == "mutates input"
-    assert "changed its input arrays in place" in result.message
+    assert "changed `X` in place" in result.message
+    assert any("X: 5 of 6 entries changed; the first at (0, 1) was 1 before the call and 2 after it" in d for d in result.details), result.details
     for got, want in zip(cases[0], saved[0]):
         np.testing.assert_array_equal(got, want)
 
@@ -365,13 +366,14 @@ def test_tuple_outputs_are_named_and_counted():
     assert wrong_count.status == "incorrect"
     assert wrong_count.message == "return 3 values (dx, dW, db) as a tuple; got tuple of length 2."
     wrong_db = check_function(lambda x: (x, 2 * x, 4 * x), ref, [(x,)], name="t", output_names=("dx", "dW", "db"))
-    assert wrong_db.status == "incorrect" and wrong_db.message.startswith("db: ")
+    assert wrong_db.status == "incorrect" and wrong_db.message.startswith("test case 1 of 1 (x of shape (3,)): db: ")
 
 
 def test_later_cases_are_checked_too():
     cases = [(np.ones(2),), (np.array([1.0, -1.0]),)]
     result = check_function(lambda z: np.abs(z), lambda z: z, cases, name="t")
-    assert result.status == "incorrect" and "test case 2 of 2" in result.details
+    assert result.status == "incorrect" and "test case 2 of 2 (z of shape (2,))" in result.details
+    assert result.message.startswith("test case 2 of 2 (z of shape (2,)): output: first differing entry at (1,)")
 
 
 def test_correct_function_gets_all_points_and_no_mistake():
@@ -422,3 +424,104 @@ def test_check_result_text_and_widget():
     assert r.hints_shown == 1 and "first" in r._hint_box.value and "second" not in r._hint_box.value
     r._button.click()
     assert r._button.disabled and "second" in r._hint_box.value
+
+
+# ----------------------------------------------------------------------------- issue 14: the engine's diagnoses
+
+def test_a_mistake_is_named_only_when_it_explains_every_case():
+    cases = [(np.array([1.0, 2.0]),), (np.array([3.0, -1.0]),)]
+    doubled = Mistake("doubled", lambda x: 2 * x, "Remove the factor 2.")
+    both = check_function(lambda x: 2 * x, lambda x: x, cases, name="t", mistakes=[doubled])
+    assert both.mistake == "doubled"
+    first_only = check_function(lambda x: 2 * x if x[0] == 1 else 3 * x, lambda x: x, cases, name="t",
+                                mistakes=[doubled])
+    assert first_only.mistake is None and "doubled" not in first_only.message
+    assert first_only.message.startswith("test case 1 of 2 (x of shape (2,)): output: first differing entry")
+
+
+def test_a_generic_factor_two_is_not_named_when_two_is_a_size_of_the_case():
+    ref = lambda s: s / s.size                                                  # noqa: E731
+    rows = lambda s: s / len(s)                                                 # noqa: E731
+    only_c2 = check_function(rows, ref, [(np.ones((3, 2)),)], name="t")
+    assert only_c2.mistake is None, only_c2.message                             # "twice" would be C = 2
+    fine = check_function(lambda x: 2 * x, lambda x: x, [(np.ones((3, 5)),), (np.ones((4, 3)),)], name="t")
+    assert fine.mistake.startswith("twice the correct value")
+
+
+def test_the_shape_verdict_does_not_guess_a_bias_broadcast():
+    result = check_function(lambda x: x.sum(axis=1), lambda x: x.sum(axis=0), [(np.ones((5, 3)),)], name="t")
+    assert "broadcast" not in result.message and "bias" not in result.message
+    assert "shape expected (3,), got (5,)" in result.message
+
+
+def test_a_broadcast_error_gets_advice_about_its_own_shapes():
+    def conv(x):
+        return x[:, :3] * np.ones((2, 2))
+    result = check_function(conv, lambda x: x, [(np.ones((2, 5)),)], name="t")
+    assert result.status == "error"
+    assert result.hints[0].startswith("Arrays of shapes (2,3) and (2,2) cannot be combined")
+    assert "bias" not in result.hints[0]
+
+
+def test_errors_are_relative_to_the_scale_of_the_array():
+    ok, details = compare_arrays(np.array([0.0, 1e-3, 2.0]), np.array([0.0, 0.0, 2.0]))
+    assert not ok and "max abs error 0.001 (0.0005 of the largest |expected| entry)" in details[1]
+
+
+def test_the_case_is_described_with_the_reference_argument_names():
+    def ref(x, stride, padding, kind, training):
+        return x
+    result = check_function(lambda x, s, p, k, t: -x - 1, ref, [(np.ones((2, 3, 7, 6)), 2, 1, "max", True)], name="t")
+    assert result.details[0] == ("test case 1 of 1 (x of shape (2, 3, 7, 6), stride=2, padding=1, kind='max', "
+                                 "training=True)")
+
+
+def test_hints_go_from_nudge_to_answer_when_a_mistake_is_named():
+    hints = ["nudge", "closer", "return x"]
+    code = Mistake("doubled", lambda x: 2 * x, "y = x / 2; return y")
+    words = Mistake("doubled", lambda x: 2 * x, "Do not double it.")
+    cases = [(np.ones(3),)]
+    assert check_function(lambda x: 2 * x, lambda x: x, cases, name="t", hints=hints,
+                          mistakes=[code]).hints == ["nudge", "closer", "y = x / 2; return y", "return x"]
+    assert check_function(lambda x: 2 * x, lambda x: x, cases, name="t", hints=hints + ["nudge"],
+                          mistakes=[words]).hints == ["Do not double it.", "nudge", "closer", "return x"]
+
+
+def test_multi_line_hints_keep_their_line_breaks_in_the_widget():
+    result = CheckResult("t", "incorrect", "m", hints=["a\nb = 1"])
+    result.widget()
+    result.next_hint()
+    assert "<pre" in result._hint_box.value and "a\nb = 1" in result._hint_box.value
+
+
+def test_the_outputs_in_another_order_are_named():
+    def ref(x):
+        return x, 2 * x, 3 * x
+    result = check_function(lambda x: (2 * x, 3 * x, x), ref, [(np.arange(1.0, 4.0),)], name="t",
+                            output_names=("a", "b", "c"))
+    assert result.message == "the outputs are in the wrong order: return (a, b, c); yours come as (b, c, a)."
+
+
+def test_the_review_labels_are_gone():
+    """Issue 14's wrong labels: 7.1, 3.4 and 2.2."""
+    from bpkit.checks import ch02, ch03, ch07
+    r = ch07.check_output_size(lambda H, K, s, p: (H + 2 * p - K - 1) // s + 1)
+    assert r.mistake is None and "test case 1 of" in r.message
+    r = ch07.check_output_size(lambda H, K, s, p: (H + 2 * p - K + 1) // s)
+    assert r.mistake is None and "stride=3" in r.message
+    r = ch03.check_linear_backward(lambda d, c: (d @ c[1].T, c[0].T @ d, d.sum(axis=1)))
+    assert "bias of shape (M, 1)" not in r.message and "wrong axis" in r.message
+    r = ch03.check_linear_backward(lambda d, c: (d @ c[1].T, c[0].T @ d, d.sum(axis=0, keepdims=True)))
+    assert "keeps the summed axis" in r.message and "not summed over the batch" not in r.message
+    r = ch02.check_bce_with_logits(lambda s, y: (float(np.sum(np.maximum(s, 0) - s * y + np.log1p(np.exp(-abs(s))))
+                                                       / len(s)), (ops.sigmoid(s) - y) / len(s)))
+    assert "twice" not in r.message and "rows" in r.message
+
+
+def test_the_in_place_verdict_names_the_array_and_gives_details():
+    def f(dh, x):
+        dh[0, 0] += 1
+        return dh + x
+    result = check_function(f, lambda dh, x: dh + x, [(np.zeros((2, 3)), np.ones((2, 3)))], name="t")
+    assert result.message.startswith("your function changed `dh` in place")
+    assert result.details[1] == "dh: 1 of 6 entries changed; the first at (0, 0) was 0 before the call and 1 after it"

@@ -32,7 +32,7 @@ PLANTED = [
     ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return (X @ W + b).T",
      "incorrect", "transposed"),
     ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return X @ W + b.reshape(-1, 1)",
-     "incorrect", "broadcasting"),
+     "error", "cannot be combined element by element"),
     ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return X @ W.T + b",
      "error", "inner sizes of a matrix product"),
     ("ex1_2_dense_forward", "def dense_forward(X, W, b):\n    return X @ W + bias",

@@ -108,6 +108,13 @@ def _code(fn):
     return getattr(fn, "__code__", None)
 
 
+def _parts(modname: str) -> tuple:
+    """The modules a chapter's check module is split into (``bpkit.checks.ch08_lstm`` for ``ch08``)."""
+    mod = sys.modules.get(modname)
+    return tuple(sorted({v.__module__ for v in vars(mod).values() if inspect.isfunction(v)
+                         and v.__module__.startswith(modname + "_")})) if mod else ()
+
+
 @functools.lru_cache(maxsize=None)
 def _reference_codes() -> tuple:
     """``(code, name)`` of every reference function in the chapters' check modules."""
@@ -118,10 +125,11 @@ def _reference_codes() -> tuple:
         except ImportError:
             break
         scaffold = set(getattr(mod, "SCAFFOLD", ()))
-        for key, value in vars(mod).items():
-            if (inspect.isfunction(value) and value.__module__ == modname and not key.startswith("check_")
-                    and key not in scaffold):
-                found.append((value.__code__, f"{modname}.{key}"))
+        for part in (modname, *_parts(modname)):          # a chapter's checks may be split over modules
+            for key, value in vars(sys.modules[part]).items():
+                if (inspect.isfunction(value) and value.__module__ == part and not key.startswith("check_")
+                        and key not in scaffold):
+                    found.append((value.__code__, f"{modname}.{key}"))
     return tuple(found)
 
 

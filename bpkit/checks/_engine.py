@@ -9,6 +9,7 @@ import copy
 import html
 import linecache
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -17,9 +18,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._context import OWN_WORK_MISTAKE, InKernel, OwnWorkViolation, current_own_work, forbidden_codes, own_work_message, watch_calls
+from ._diagnosis import (_arg_names, _fmt, _generic_keys, _generic_mistake, _raises, _reproduces,  # noqa: F401
+                         _Run, _sizes, _wrong_order, compare_arrays, describe_case)
 
-__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "handed_in", "resolve_answer",
-           "run_student"]
+__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "describe_case", "handed_in",
+           "resolve_answer", "run_student", "with_fix"]
 
 _BPKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -128,7 +131,7 @@ class CheckResult:
 
     def _render_hints(self):
         shown = self.hints[:self.hints_shown]
-        self._hint_box.value = "".join(f"<p>&#128161; <b>Hint {i + 1}.</b> {html.escape(h)}</p>"
+        self._hint_box.value = "".join(f"<div>&#128161; <b>Hint {i + 1}.</b> {_hint_html(h)}</div>"
                                        for i, h in enumerate(shown))
         if hasattr(self, "_button"):
             n = len(self.hints)
@@ -146,17 +149,63 @@ class CheckResult:
         return bundle
 
 
+def _hint_html(hint: str) -> str:
+    """A hint as HTML: a hint with line breaks (code) keeps them, in a ``<pre>`` block."""
+    if "\n" in hint:
+        return f"<pre style='white-space:pre-wrap;margin:2px 0'>{html.escape(hint)}</pre>"
+    return html.escape(hint)
+
+
+def _looks_like_code(text: str) -> bool:
+    """Whether a hint is a line of code (an assignment or ``return`` with code on its right, a NumPy call), not
+    a nudge in words that quotes a formula such as ``Z = XW + b``."""
+    if "\n" in text or re.search(r"(^|; )\s*return\b", text) or re.search(r"\b(np|ops|losses)\.\w+\(", text):
+        return True
+    for m in re.finditer(r"(^|[\s:;(])[A-Za-z_]\w*(\[[^\]]*\])?\s[-+*/@]?=\s([^;]*)", text):
+        if re.search(r"[(\[@*]|\.T\b|\.\w+\(", m.group(3)):
+            return True
+    return False
+
+
+def _dedup(hints) -> list:
+    out = []
+    for h in hints:
+        if h and h not in out:
+            out.append(h)
+    return out
+
+
+def with_fix(hints, fix: str) -> list:
+    """The hints with a named mistake's ``fix`` in its place on the way from a nudge to the answer.
+
+    A fix in words comes first; a fix that is a line of code comes just before the last
+    hint (the answer), so a named mistake never turns hint 1 into the solution.
+    """
+    hints = _dedup(hints)
+    if not fix or fix in hints:
+        return hints
+    if _looks_like_code(fix) and hints:
+        return _dedup(hints[:-1] + [fix] + hints[-1:])
+    return _dedup([fix] + hints)
+
+
 @dataclass
 class Mistake:
     """A known wrong answer: ``make(*args)`` computes what that mistake would return.
 
     ``label`` names the mistake in the verdict ("the bias gradient is not summed over the
-    batch"); ``hint`` says how to fix it, shown first among the hints.
+    batch"); ``hint`` says how to fix it. A fix in words is shown first among the hints, a
+    fix that is a line of code just before the last hint (see :func:`with_fix`). The
+    mistake is named only when ``make`` reproduces the student's output on every test case
+    it applies to (``make`` raising means it does not apply to that case).
     """
 
     label: str
-    make: Callable
+    make: Callable | None
     hint: str = ""
+    #: For a mistake no function can reproduce (a mask drawn from the student's own random numbers):
+    #: ``test(got, *args)`` says whether the output ``got`` shows it (``None``: the case cannot tell).
+    test: Callable | None = None
 
 
 class _StudentError(Exception):
@@ -185,25 +234,47 @@ def _exception_advice(exc) -> str | None:
         return ("The inner sizes of a matrix product must agree: (N, D) @ (D, M) -> (N, M). Print the "
                 "shapes of both operands; a transpose is probably missing or one too many.")
     if isinstance(exc, ValueError) and "broadcast" in text:
-        return ("Two arrays could not be broadcast together: print their shapes. Broadcasting matches shapes "
-                "from the right, so a bias of shape (M,) fits an (N, M) array but an (N,) one does not.")
+        shapes = re.findall(r"\(([\d,\s]*)\)", text.split("shapes", 1)[-1])
+        shown = " and ".join(f"({s.strip()})" for s in shapes[:2]) if len(shapes) >= 2 else "these"
+        return (f"Arrays of shapes {shown} cannot be combined element by element: NumPy lines shapes up from "
+                "the right, and on each axis the sizes must be equal or one of them 1. Print the shapes of the "
+                "arrays on that line and check which axis each size stands for.")
     return None
 
 
-_MUTATION_MESSAGE = ("your function changed its input arrays in place; compute a new array instead "
-                     "(e.g. z = x @ W, not x @= W).")
+def _mutation_details(names, args, safe) -> tuple:
+    """``(changed argument names, details)`` for the input arrays a call changed."""
+    changed, details = [], []
+    for k, (a, s) in enumerate(zip(args, safe)):
+        if not (isinstance(a, np.ndarray) and isinstance(s, np.ndarray)):
+            continue
+        argname = names[k] if names and k < len(names) else f"argument {k + 1}"
+        if a.shape != s.shape:
+            changed.append(argname)
+            details.append(f"{argname}: shape {a.shape} before the call, {s.shape} after it")
+            continue
+        diff = ~((a == s) | (np.isnan(a) & np.isnan(s))) if a.dtype.kind in "fc" else a != s
+        if np.any(diff):
+            changed.append(argname)
+            idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), a.shape))
+            details.append(f"{argname}: {int(diff.sum())} of {a.size} entries changed; the first at {idx} was "
+                           f"{_fmt(a[idx])} before the call and {_fmt(s[idx])} after it")
+    return changed, details
 
 
-def run_student(fn, args, name, points, hints, mutation_message=None):
+def run_student(fn, args, name, points, hints, mutation_message=None, arg_names=None, where=None):
     """Call ``fn(*args)`` on copies of ``args``; turn exceptions into a :class:`CheckResult`.
 
     An input array that comes back changed makes the answer incorrect, with
-    ``mutation_message`` (by default: compute a new array instead of changing the input).
+    ``mutation_message`` (by default: your function changed ``<array>`` in place, compute a new
+    array instead). ``arg_names`` name the arguments in that verdict and its details, and
+    ``where`` (e.g. ``"test case 2 of 4 (x of shape (3, 5))"``) says which case failed.
     """
     if not callable(fn):
         raise _StudentError(CheckResult(name, "error", f"expected a function, got {type(fn).__name__}. "
                                         "Pass the function itself, without calling it.",
                                         hints, max_points=points))
+    case = where
     safe = copy.deepcopy(args)
     codes = {} if getattr(fn, "bpfs_remote", False) else \
         forbidden_codes(current_own_work(), exclude=[fn.driver] if isinstance(fn, InKernel) else [])
@@ -224,14 +295,18 @@ def run_student(fn, args, name, points, hints, mutation_message=None):
         msg = f"your code raised {type(exc).__name__}: {exc}"
         advice = _exception_advice(exc)
         if advice:
-            hints = [advice] + hints
-        raise _StudentError(CheckResult(name, "error", msg + (f" ({where})" if where else ""), hints,
-                                        details=[f"{type(exc).__name__}: {exc}"] + ([where] if where else []),
-                                        max_points=points)) from None
-    for a, s in zip(args, safe):
-        if isinstance(a, np.ndarray) and isinstance(s, np.ndarray) and (a.shape != s.shape or not np.array_equal(a, s)):
-            raise _StudentError(CheckResult(name, "incorrect", mutation_message or _MUTATION_MESSAGE,
-                                            hints, max_points=points, mistake="mutates input"))
+            hints = _dedup([advice] + list(hints))
+        raise _StudentError(CheckResult(name, "error", msg + (f" ({where})" if where else "")
+                                        + (f", in {case}" if case else ""), hints,
+                                        details=[f"{type(exc).__name__}: {exc}"] + ([where] if where else [])
+                                        + ([case] if case else []), max_points=points)) from None
+    changed, details = _mutation_details(arg_names, args, safe)
+    if changed:
+        which = ", ".join(f"`{c}`" for c in changed)
+        msg = mutation_message or (f"your function changed {which} in place; compute a new array instead "
+                                   "(e.g. z = x @ W, not x @= W, and x = x * 2, not x *= 2).")
+        raise _StudentError(CheckResult(name, "incorrect", msg, hints, ([case] if case else []) + details,
+                                        max_points=points, mistake="mutates input"))
     return out
 
 
@@ -266,69 +341,9 @@ def handed_in(answer, name, points, hints, not_attempted="set your answer and ru
     return got
 
 
-def _fmt(v):
-    return np.array2string(np.asarray(v), precision=4, threshold=12, edgeitems=2, suppress_small=True) \
-        if np.ndim(v) else f"{float(v):.6g}"
-
-
-def compare_arrays(got, expected, rtol=1e-6, atol=1e-8, label="output"):
-    """``(ok, details)`` for one array: shape, max abs/rel error and the first differing entry."""
-    exp = np.asarray(expected, dtype=np.float64)
-    try:
-        g = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False, [f"{label}: expected an array of numbers, got {type(got).__name__}"]
-    if g.shape != exp.shape:
-        return False, [f"{label}: shape expected {exp.shape}, got {g.shape}"]
-    details = [f"{label}: shape {exp.shape} ok"]
-    if not np.all(np.isfinite(g)) and np.all(np.isfinite(exp)):
-        return False, details + [f"{label}: contains nan or inf"]
-    err = np.abs(g - exp)
-    ok = bool(np.all(err <= atol + rtol * np.abs(exp)))
-    if exp.size:
-        rel = err / np.maximum(np.abs(exp), 1e-12)
-        details.append(f"{label}: max abs error {err.max():.3g}, max rel error {rel.max():.3g}")
-    if not ok:
-        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(err > atol + rtol * np.abs(exp))), exp.shape))
-        details.append(f"{label}: first differing entry at {idx}: expected {exp[idx]:.6g}, got {g[idx]:.6g}")
-    return ok, details
-
-
-def _generic_mistake(got, expected, N=None):
-    """Name a mistake that shows in the numbers alone, or ``None``."""
-    try:
-        g, e = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    close = lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-8)  # noqa: E731
-    if e.ndim == 2 and g.shape == e.shape[::-1] and e.shape[0] != e.shape[1] and close(g.T, e):
-        return "the result is transposed"
-    if g.shape != e.shape:
-        if g.ndim == e.ndim + 1 and g.shape[1:] == e.shape and close(g.sum(axis=0), e):
-            return "the result is not summed over the batch (axis 0)"
-        if e.ndim >= 1 and g.ndim == 2 and g.shape[0] == g.shape[1] == e.shape[0]:
-            return (f"broadcasting turned a {e.shape} result into {g.shape}: an (N, 1) array met an (N,) "
-                    "array; reshape one of them")
-        if g.ndim == e.ndim and g.size > e.size:
-            return (f"the shape is {g.shape} instead of {e.shape}: broadcasting probably combined two arrays "
-                    "whose shapes do not match (e.g. a bias of shape (M, 1) instead of (M,)); print the shapes "
-                    "of your intermediate arrays")
-        return None
-    if close(-g, e) and np.any(e != 0):
-        return "the sign is wrong"
-    factors = [(2.0, "twice the correct value (an extra factor 2?)"),
-               (0.5, "half the correct value (a missing factor 2, or an extra 1/2?)")]
-    if N and N > 2:
-        factors += [(float(N), f"N = {N} times the correct value: a sum where a mean over the batch is needed"),
-                    (1.0 / N, f"1/N = 1/{N} of the correct value: a mean where a sum over the batch is needed")]
-    for f, text in factors:
-        if close(g, f * e) and np.any(e != 0):
-            return text
-    return None
-
-
 def check_function(student, reference, cases, *, name, points=1.0, hints=(), mistakes: Sequence[Mistake] = (),
-                   output_names=None, rtol=1e-6, atol=1e-8, batch_size_of=None, mutation_message=None):
+                   output_names=None, rtol=1e-6, atol=1e-8, batch_size_of=None, mutation_message=None,
+                   describe=None, arg_names=None):
     """Run ``student`` and ``reference`` on every case and compare the outputs.
 
     Parameters
@@ -341,23 +356,44 @@ def check_function(student, reference, cases, *, name, points=1.0, hints=(), mis
     points : float
         Awarded in full when correct, otherwise 0.
     hints : sequence of str
-        Progressive hints; a matched mistake's own hint is shown first.
+        Progressive hints, from a nudge to the answer; a named mistake's fix joins them
+        (see :func:`with_fix`).
     mistakes : sequence of :class:`Mistake`
-        Wrong variants to recognise, in order of likelihood.
+        Wrong variants to recognise, in order of likelihood. One is named only when it
+        reproduces the student's output on every case it applies to.
     output_names : sequence of str, optional
         Names of the outputs when the function returns a tuple (e.g. ``("dx", "dW", "db")``).
     batch_size_of : callable, optional
         ``batch_size_of(*args) -> N``, to recognise "N times"/"1/N" mistakes.
     mutation_message : str, optional
         The verdict when the student's function changes an input array, for exercises where
-        changing it and restoring it is allowed (the default says to compute a new array).
+        changing it and restoring it is allowed (the default names the array changed).
+    describe : callable, optional
+        ``describe(*args) -> str``, the case's inputs in a few words for the verdict. By
+        default the reference's argument names with the shapes of arrays and the values of
+        numbers and strings (``"x of shape (2, 3, 7, 6), stride=2, padding=1"``).
+    arg_names : sequence of str, optional
+        The argument names (by default those of ``reference``).
     """
-    hints = list(hints)
+    hints = _dedup(hints)
+    names = list(arg_names) if arg_names is not None else _arg_names(reference)
+
+    def where(i, args):
+        try:
+            text = describe(*args) if describe else describe_case(args, names)
+        except Exception:
+            text = ""
+        return f"test case {i + 1} of {len(cases)}" + (f" ({text})" if text else "")
+
+    runs, raised = [], None
     for i, args in enumerate(cases):
         try:
-            got = run_student(student, args, name, points, hints, mutation_message)
+            got = run_student(student, args, name, points, hints, mutation_message, names, where(i, args))
         except _StudentError as err:
-            return err.result
+            if err.result.status != "error" or not any(not r.ok for r in runs):
+                return err.result
+            raised = (i, err.result)              # after wrong answers: perhaps a mistake that raises here too
+            break
         expected = reference(*copy.deepcopy(args))
         multi = isinstance(expected, tuple)
         exp_parts = expected if multi else (expected,)
@@ -365,39 +401,63 @@ def check_function(student, reference, cases, *, name, points=1.0, hints=(), mis
         if multi and not (isinstance(got, (tuple, list)) and len(got) == len(exp_parts)):
             return CheckResult(name, "incorrect", f"return {len(exp_parts)} values ({', '.join(labels)}) as a "
                                f"tuple; got {type(got).__name__}" + (f" of length {len(got)}" if isinstance(
-                                   got, (tuple, list)) else "") + ".", hints, max_points=points)
+                                   got, (tuple, list)) else "") + ".", hints, [where(i, args)], max_points=points)
         got_parts = tuple(got) if multi else (got,)
-        details, all_ok = [f"test case {i + 1} of {len(cases)}"], True
-        bad_label = None
+        details, all_ok, bad = [where(i, args)], True, None
         for lab, g, e in zip(labels, got_parts, exp_parts):
             ok, d = compare_arrays(g, e, rtol, atol, lab)
             details += d
-            if not ok and bad_label is None:
-                bad_label, bad_pair = lab, (g, e)
+            if not ok and bad is None:
+                bad = (lab, g, e)
             all_ok &= ok
-        if all_ok:
-            continue
-        # a wrong answer: which mistake is it?
+        runs.append(_Run(i, args, got_parts, exp_parts, all_ok, details, bad))
+    if raised is not None:
+        i, result = raised
         for m in mistakes:
-            try:
-                wrong = m.make(*copy.deepcopy(args))
-            except Exception:
-                continue
-            wparts = wrong if isinstance(wrong, tuple) else (wrong,)
-            if len(wparts) == len(got_parts) and all(
-                    compare_arrays(g, w, rtol, atol)[0] for g, w in zip(got_parts, wparts)):
-                return CheckResult(name, "incorrect", f"it looks like {m.label}.", ([m.hint] if m.hint else []) + hints,
-                                   details, max_points=points, mistake=m.label)
-        N = batch_size_of(*args) if batch_size_of else None
-        generic = _generic_mistake(bad_pair[0], bad_pair[1], N)
-        if generic:
-            return CheckResult(name, "incorrect", f"{bad_label}: {generic}.", hints, details, max_points=points,
-                               mistake=generic)
-        first = next((d for d in details if "shape expected" in d or "first differing" in d or "nan" in d),
-                     details[-1])
-        return CheckResult(name, "incorrect", f"{first}.", hints, details, max_points=points)
-    return CheckResult(name, "correct", f"all {len(cases)} test cases match the reference.", hints,
-                       [f"{len(cases)} test cases, rtol {rtol:g}"], points=points, max_points=points)
+            if m.make is not None and _raises(m.make, cases[i]) and _reproduces(m, runs, rtol, atol):
+                return CheckResult(name, "incorrect", f"it looks like {m.label}.", with_fix(hints, m.hint),
+                                   [d for r in runs if not r.ok for d in r.details[:1]] + result.details,
+                                   max_points=points, mistake=m.label)
+        return result
+    failing = [r for r in runs if not r.ok]
+    if not failing:
+        return CheckResult(name, "correct", f"all {len(cases)} test cases match the reference.", hints,
+                           [f"{len(cases)} test cases, rtol {rtol:g}"], points=points, max_points=points)
+    first = failing[0]
+    details = list(first.details)
+    if len(cases) > 1:
+        details.append(f"failing test cases: {', '.join(str(r.index + 1) for r in failing)} of {len(cases)}")
+    # a wrong answer: a known mistake, if one gives the student's output on every case it applies to
+    for m in mistakes:
+        if _reproduces(m, runs, rtol, atol):
+            return CheckResult(name, "incorrect", f"it looks like {m.label}.", with_fix(hints, m.hint), details,
+                               max_points=points, mistake=m.label)
+    # outputs that are all there, in another order
+    order = _wrong_order(failing, labels, rtol, atol)
+    if order:
+        text = (f"the outputs are in the wrong order: return ({', '.join(labels)}); yours come as "
+                f"({', '.join(order)})")
+        return CheckResult(name, "incorrect", f"{text}.", hints, details, max_points=points, mistake="output order")
+    # a mistake that shows in the numbers, the same on every failing case
+    keys = None
+    for r in failing:
+        N = batch_size_of(*r.args) if batch_size_of else None
+        k = {(r.bad[0], key): text for key, text in _generic_keys(r.bad[1], r.bad[2], N).items()
+             if not (key in ("x2", "x0.5") and 2 in _sizes(r.args))}
+        if keys is None:
+            keys = k
+        else:
+            keys = {key: keys[key] for key in keys if key in k}
+    for key in ("T", "batch", "square", "sign", "xN", "x1/N", "x2", "x0.5"):
+        hit = next(((lab, kk) for lab, kk in keys if kk == key), None)
+        if hit:
+            text = keys[hit]
+            return CheckResult(name, "incorrect", f"{hit[0]}: {text}.", hints, details, max_points=points,
+                               mistake=text)
+    # otherwise: what differs, and where, without a guess
+    fact = next((d for d in first.details if "shape expected" in d or "first differing" in d or "nan" in d
+                 or "expected an array" in d), first.details[-1])
+    return CheckResult(name, "incorrect", f"{first.details[0]}: {fact}.", hints, details, max_points=points)
 
 
 def check_value(answer, expected, *, name, tol, why, points=1.0, hints=(), unit="", reveal=False):

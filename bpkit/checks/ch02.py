@@ -99,6 +99,11 @@ def check_mse_loss(mse_loss):
             Mistake("a division by N (the rows) instead of n = N * M (all elements)",
                     lambda p, t: (float(np.sum((p - t) ** 2)) / len(p), 2 * (p - t) / len(p)),
                     "Average over every element: n = pred.size, not len(pred)."),
+            Mistake("the loss is right, but its gradient divides by N = len(pred), the rows, instead of "
+                    "n = pred.size, every element that the mean averages over",
+                    lambda p, t: (mean(p, t), 2 * (p - t) / len(p)),
+                    "The mean runs over all n = pred.size elements, so each one's share of the gradient is "
+                    "2 (p - y) / n."),
         ],
         hints=["The loss is L = (1/n) sum_i (p_i - y_i)^2 over all n = pred.size elements; the gradient has the "
                "shape of pred.",
@@ -127,6 +132,15 @@ def _bce_mistakes():
                 "The loss is a mean over the n = logits.size elements; divide the gradient by n too."),
         Mistake("a sum where the mean is needed", lambda s, y: (loss(s, y) * s.size, sig(s) - y),
                 "Use np.mean for the loss and divide the gradient by n = logits.size."),
+        Mistake("the mean divides by the rows, len(logits), instead of every element, logits.size",
+                lambda s, y: (float(loss(s, y) * s.size / len(s)),
+                              (sig(s) - y) / len(s)),
+                "The loss is a mean over all n = logits.size entries (N rows times C columns); divide the loss "
+                "and the gradient by that n."),
+        Mistake("the loss is right, but its gradient divides by the rows, len(logits), instead of every element, "
+                "logits.size", lambda s, y: (loss(s, y), (sig(s) - y) / len(s)),
+                "The loss averages over all n = logits.size entries, so each one's gradient is "
+                "(sigmoid(s) - y) / n."),
         Mistake("the gradient is taken with respect to the probability p, not the logit s", wrt_p,
                 "Chain through the sigmoid: dL/ds = dL/dp * p (1 - p), and the factor p (1 - p) cancels."),
     ]
@@ -139,7 +153,8 @@ def check_bce_with_logits(bce_with_logits):
     cases = [(np.array([[0.0], [2.0], [-1.0]]), np.array([[1.0], [1.0], [0.0]])),
              (rng.standard_normal((5, 2)) * 3, rng.integers(0, 2, (5, 2)).astype(float)),
              (np.array([[1000.0], [-1000.0], [40.0], [-40.0]]), np.array([[0.0], [1.0], [1.0], [1.0]])),
-             (np.array([[-1000.0, 1000.0], [30.0, -800.0]]), np.array([[0.0, 1.0], [0.25, 0.5]]))]
+             (np.array([[-1000.0, 1000.0], [30.0, -800.0]]), np.array([[0.0, 1.0], [0.25, 0.5]])),
+             (rng.standard_normal((3, 4)) * 2, rng.uniform(0, 1, (3, 4)))]
     student = _guarded(bce_with_logits)
     result = check_function(
         student, losses.bce_with_logits_loss, cases, name="Exercise 2.2 (bce_with_logits)",
@@ -187,6 +202,7 @@ def check_softmax(softmax):
 
     result = check_function(
         _guarded(softmax), ops.softmax, cases, name="Exercise 2.3 (softmax)", points=POINTS["softmax"],
+        arg_names=("S",),
         rtol=1e-9, atol=1e-300,
         mistakes=[
             Mistake("the exponentials are normalised over the batch axis (columns) instead of over the classes "
@@ -233,6 +249,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy):
     result = check_function(
         _guarded(softmax_cross_entropy), losses.softmax_cross_entropy_loss, cases,
         name="Exercise 2.4 (softmax_cross_entropy)", points=POINTS["softmax_cross_entropy"],
+        arg_names=("S", "y"),
         output_names=("loss", "dS"), rtol=1e-7, atol=1e-12,
         mistakes=[
             Mistake("the gradient of the softmax cross-entropy is not divided by N",
@@ -298,6 +315,7 @@ def check_weighted_mse(weighted_mse):
     trap_hint = "Make the weights a column first: w.reshape(-1, 1) (shape (N, 1)), or flatten the errors."
     return check_function(
         weighted_mse, losses.weighted_mse_loss, cases, name="Exercise 2.5 (weighted_mse)",
+        arg_names=("pred", "target", "w"),
         points=POINTS["weighted_mse"], output_names=("loss", "dpred"),
         mistakes=[
             Mistake(trap_label, trap, trap_hint),

@@ -115,6 +115,7 @@ def check_tanh_op(tanh_op):
     return check_function(
         in_kernel(_run_op, tanh_op), lambda x: _run_op(_tanh_op_ref, x), cases,
         name="Exercise 3.2 (tanh_op)", points=POINTS["tanh_op"], output_names=("output data", "gradient of v"),
+        arg_names=("v.data",),
         mistakes=[
             Mistake("the gradient of v stays 0: the new Value needs (v,) as its children and one local derivative",
                     lambda x: (np.tanh(x), np.zeros_like(x)),
@@ -279,6 +280,13 @@ def check_linear_backward(student):
             Mistake("db is not summed over the batch: it must have the shape (M,) of b",
                     lambda dout, c: (dout @ c[1].T, c[0].T @ dout, dout),
                     "Every row used the same b, so its gradient adds the N rows: dout.sum(axis=0)."),
+            Mistake("db keeps the summed axis: dout.sum(axis=0, keepdims=True) has shape (1, M), b has shape (M,)",
+                    lambda dout, c: (dout @ c[1].T, c[0].T @ dout, dout.sum(axis=0, keepdims=True)),
+                    "Sum over the batch without keepdims, so db has the shape (M,) of b."),
+            Mistake("db is summed over the wrong axis: axis 1 adds up the M outputs of each example, giving one "
+                    "number per example (N,); b has one entry per output, so sum over the batch, axis 0",
+                    lambda dout, c: (dout @ c[1].T, c[0].T @ dout, dout.sum(axis=1)),
+                    "The batch is axis 0 of dout (N, M)."),
             Mistake("db is the mean over the batch, not the sum",
                     lambda dout, c: (dout @ c[1].T, c[0].T @ dout, dout.mean(axis=0)),
                     "Gradients add up over the uses of b: sum, do not average (any 1/N belongs to the loss)."),
@@ -334,7 +342,7 @@ def _f_curved(x):
     return float(np.sum(np.exp(1.5 * x)) + np.sum(x[:-1] * x[1:] ** 2))
 
 
-def _forward_difference(f, x, h=1e-5):
+def _forward_difference(f, x, h):
     g = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         xp = x.copy()
@@ -357,8 +365,12 @@ def _central(f, x, h, scale):
 def check_numerical_gradient(student):
     """Exercise 3.6: ``numerical_gradient(f, x, h) -> grad`` by central differences, shape of ``x``."""
     rng = _rng()
+    # the last two steps are large: the central difference then differs from the derivative by about
+    # h**2 times the third derivative / 6 (a few per cent here), so an answer that ignores h, or takes one
+    # side only, cannot pass
     cases = [(_f_smooth, np.array([0.5, -1.0, 2.0]), 1e-5), (_f_curved, rng.standard_normal((2, 3)), 1e-3),
-             (_f_smooth, rng.standard_normal((3, 2)), 1e-4)]
+             (_f_smooth, rng.standard_normal((3, 2)), 1e-4), (_f_curved, rng.uniform(0.5, 1.5, (3, 2)), 0.3),
+             (_f_smooth, rng.uniform(-2, 2, (4,)), 0.5)]
     return check_function(
         student, lambda f, x, h: gradcheck.numerical_gradient(f, x.copy(), h), cases,
         name="Exercise 3.6 (numerical_gradient)", points=POINTS["numerical_gradient"], rtol=1e-5, atol=1e-8,
@@ -369,6 +381,14 @@ def check_numerical_gradient(student):
             Mistake("this is a one-sided (forward) difference (f(x + h) - f(x)) / h: its error shrinks like h, "
                     "the central difference's like h**2", _forward_difference,
                     "Evaluate f at x + h and at x - h and divide the difference by 2h."),
+            Mistake("this is a one-sided (backward) difference (f(x) - f(x - h)) / h: its error shrinks like h, "
+                    "the central difference's like h**2", lambda f, x, h: _forward_difference(f, x, -h),
+                    "Evaluate f at x + h and at x - h and divide the difference by 2h."),
+            Mistake("the step h you are given is ignored: your result is the derivative itself (a tiny step of "
+                    "your own?), but with a large h, such as 0.3, the central difference (f(x + h) - f(x - h)) / 2h "
+                    "differs from it, and the exercise asks for that difference",
+                    lambda f, x, h: _central(f, x, 1e-4, 1.0),
+                    "Use the argument h for the step, whatever its size."),
             Mistake("the difference is divided by h instead of 2h: twice the gradient",
                     lambda f, x, h: _central(f, x, h, 2.0), "x + h and x - h are 2h apart."),
         ],

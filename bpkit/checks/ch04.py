@@ -287,7 +287,9 @@ def check_adamw_step(student):
     z = np.zeros(3)
     cases = [(np.array([1.0, -2.0, 0.5]), np.array([0.1, -1.0, 3.0]), z, z, 1, 0.01, 0.9, 0.999, 1e-8, 0.1),
              (rng.standard_normal(4), rng.standard_normal(4), 0.1 * rng.standard_normal(4), 0.1 * rng.random(4), 5,
-              0.05, 0.9, 0.99, 1e-8, 0.5)]
+              0.05, 0.9, 0.99, 1e-8, 0.5),
+             # gradients as small as eps (and 0): the eps in sqrt(v_hat) + eps decides the step
+             (rng.standard_normal(3), np.array([1e-3, 0.0, -2e-3]), z, z, 1, 0.1, 0.9, 0.999, 1e-3, 0.2)]
 
     def l2(p, g, m, v, t, lr, b1, b2, eps, wd):
         return adam_step(p, g + wd * p, m, v, t, lr, b1, b2, eps)
@@ -413,6 +415,7 @@ def check_warmup_cosine(student):
         in_kernel(_schedule_values, student),
         lambda W, T, m: _schedule_values(schedules.warmup_cosine, W, T, m), cases,
         name="Exercise 4.7 (warmup_cosine)", points=POINTS["warmup_cosine"], output_names=("factors for t = 0..total+5",),
+        arg_names=("warmup", "total", "min_factor"),
         rtol=1e-9, atol=1e-12,
         mistakes=[
             Mistake("the warm-up is one step ahead: it is t / warmup, so the factor is 0 at t = 0 and reaches 1 "

@@ -59,6 +59,7 @@ def check_tanh_backward(student):
         cases.append((rng.standard_normal(shape), np.tanh(rng.standard_normal(shape) * 1.5)))
     return check_function(
         student, ops.tanh_backward, cases, name="Exercise 5.1 (tanh_backward)", points=POINTS["tanh_backward"],
+        arg_names=("dout", "a"),
         mistakes=[
             Mistake("the derivative is taken from the wrong variable: the cache is the activation a = tanh(z), "
                     "so tanh'(z) = 1 - a**2, not 1 - tanh(a)**2 (that treats a as the pre-activation)",
@@ -259,6 +260,8 @@ def check_layer_grad_norms(student):
         return lambda spec, X, G: _on_net(fn, spec, X, G)
     return check_function(
         in_kernel(_on_net, student), built(layer_grad_norms), cases, name="Exercise 5.5 (layer_grad_norms)",
+        describe=lambda spec, X, G: (f"a {spec[1]} network of layer sizes {spec[0]}, X of shape {X.shape}, "
+                                     f"G of shape {G.shape}"),
         points=POINTS["layer_grad_norms"],
         mistakes=[
             Mistake("the norms are in reverse order: the backward pass visits the last layer first, but the "

@@ -1,4 +1,4 @@
-"""Checks for Chapter 6, training in practice.
+"""Checks for Chapter 6, training in practice (the lab's checks live in :mod:`.ch06_lab`).
 
 Each ``check_*`` takes the student's function or answer and returns a
 :class:`bpkit.checks.CheckResult`. The references are bpkit's own functions (``ops``,
@@ -13,9 +13,11 @@ import math
 import numpy as np
 
 from .. import ops, train
-from ..widgets.regularization import train_lab
-from ._context import case_rng, in_kernel, own_work
-from ._engine import CheckResult, Mistake, _StudentError, check_function, handed_in, run_student
+from ._context import case_rng, own_work
+from ._engine import (CheckResult, Mistake, _StudentError, check_function, compare_arrays, describe_case,
+                      run_student, with_fix)
+from .ch06_lab import (ENOUGH_DATA_ACCURACY, LAB_FIXED, LAB_N_TRAIN, LAB_POINTS, REGULARIZE_TARGET,  # noqa: F401
+                       check_enough_data, check_regularize)
 
 __all__ = ["ENOUGH_DATA_ACCURACY", "POINTS", "REGULARIZE_TARGET", "batchnorm_backward", "check_batchnorm_backward",
            "check_dropout", "check_early_stopping", "check_enough_data", "check_initial_loss", "check_l2_penalty",
@@ -24,18 +26,7 @@ __all__ = ["ENOUGH_DATA_ACCURACY", "POINTS", "REGULARIZE_TARGET", "batchnorm_bac
 
 #: Points per exercise, read by the course tools.
 POINTS = {"standardize": 2, "l2_penalty": 2, "dropout": 2, "batchnorm_backward": 3, "early_stopping": 2,
-          "initial_loss": 1, "regularize": 1, "enough_data": 1}
-
-#: Exercise 6.7: the lab's final validation loss must be below this.
-REGULARIZE_TARGET = 0.5
-
-#: Exercise 6.8: the validation accuracy the unregularised network must reach.
-ENOUGH_DATA_ACCURACY = 0.9
-
-#: The lab settings of Exercises 6.7 and 6.8 that the student must not change.
-LAB_FIXED = {"dataset": "spirals", "epochs": 300, "batchnorm": False}
-LAB_N_TRAIN = 40
-
+          "initial_loss": 1, **LAB_POINTS}
 
 def _rng():
     """Test cases: a fixed seed for feedback, mixed with the grader\'s secret when graded."""
@@ -83,9 +74,13 @@ def check_standardize(student):
         except (TypeError, ValueError):
             finite = True
         if not finite:
+            details = [f"test case 1 of {len(cases)} ({describe_case(cases[0], ('X_train', 'X_val'))})"]
+            for label, g in zip(("Z_train", "Z_val"), got):
+                details += compare_arrays(g, np.zeros(np.shape(g)), label=label)[1][1:2]
             return CheckResult(name, "incorrect", "your result contains nan or inf: the second feature is constant "
                                "in the training set, so its std is 0 and dividing by it fails; divide by 1 where "
-                               "the std is 0.", ["Replace a zero std by 1: sd = np.where(sd > 0, sd, 1.0)."] + hints,
+                               "the std is 0.", with_fix(hints, "Replace a zero std by 1: sd = np.where(sd > 0, sd, "
+                                                                "1.0)."), details,
                                max_points=pts, mistake="division by a zero std")
 
     def both(stats):
@@ -237,6 +232,18 @@ def dropout(x, dout, p, u, training):
     return x * mask, dout * mask
 
 
+def _own_mask(got, x, dout, p, u, training):
+    """Whether ``(out, dx)`` is inverted dropout with a 0/1 mask of its own, not ``u >= p`` (``None``: evaluation)."""
+    if not training:
+        return None
+    out, dx = (np.asarray(g, dtype=np.float64) for g in got)
+    if out.shape != x.shape or dx.shape != x.shape or np.any(x == 0) or np.any(dout == 0):
+        return False
+    m_out, m_dx = out / x * (1 - p), dx / dout * (1 - p)
+    binary = np.all(np.isclose(m_out, 0, atol=1e-9) | np.isclose(m_out, 1)) and np.allclose(m_dx, m_out, atol=1e-9)
+    return bool(binary and np.any(np.round(m_out) != (u >= p)))
+
+
 @own_work("bpkit.ops.dropout_forward", "bpkit.ops.dropout_backward")
 def check_dropout(student):
     """Exercise 6.3: ``dropout(x, dout, p, u, training) -> (out, dx)``."""
@@ -246,6 +253,9 @@ def check_dropout(student):
               np.array([[0.9, 0.1, 0.6, 0.3]]), True)]
     for shape, p in (((3, 5), 0.2), ((4, 6), 0.7)):
         cases.append((rng.normal(size=shape), rng.normal(size=shape), p, rng.random(shape), True))
+    # draws exactly equal to p: such a unit is kept (u >= p), so u > p cannot pass
+    cases.append((rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), 0.25, np.array([[0.25, 0.1, 0.75],
+                                                                                    [0.3, 0.25, 0.25]]), True))
     shape = (3, 4)
     cases.append((rng.normal(size=shape), rng.normal(size=shape), 0.3, rng.random(shape), False))
 
@@ -284,11 +294,15 @@ def check_dropout(student):
             Mistake("units are dropped in evaluation mode too: in evaluation dropout is the identity",
                     lambda x, d, p, u, t: dropout(x, d, p, u, True),
                     "if not training: return x, dout"),
+            Mistake("the mask comes from random numbers of your own, not from u: each output is 0 or x / (1 - p), "
+                    "but the units dropped are not those with u < p. The check (like a test of a layer) hands you "
+                    "the uniform draws u so that the result is reproducible; use them",
+                    None, "Build the mask from the u you are given: keep a unit where u >= p.", test=_own_mask),
         ],
-        hints=["Inverted dropout: in training, mask = (u >= p) / (1 - p), out = x * mask, dx = dout * mask; in "
-               "evaluation, out = x and dx = dout.",
-               "p is the probability of dropping a unit; a unit is kept when its uniform draw u is >= p, which "
-               "happens with probability 1 - p. The scale 1 / (1 - p) keeps the expected output equal to x.",
+        hints=["p is the probability of dropping a unit: a unit is kept when its uniform draw u is >= p, which "
+               "happens with probability 1 - p. In evaluation mode dropout changes nothing.",
+               "Inverted dropout scales the kept units by 1 / (1 - p) during training, so that the expected output "
+               "stays x; the backward pass multiplies dout by the same mask as the forward pass.",
                "if not training: return x, dout\nmask = (u >= p) / (1 - p)\nreturn x * mask, dout * mask"])
 
 
@@ -347,6 +361,10 @@ def check_batchnorm_backward(student):
             Mistake("dx lacks the factor inv_std = 1 / sqrt(var + eps)",
                     with_dx(lambda d, xh, g, s, dg, db: g / N(d) * (N(d) * d - db - xh * dg)),
                     "xhat = (x - mu) * inv_std, so every path carries inv_std."),
+            Mistake("N is taken from the wrong axis: xhat.shape[1] is D, the number of features; the batch mean "
+                    "and variance average over the N = xhat.shape[0] examples",
+                    with_dx(lambda d, xh, g, s, dg, db: g * s / xh.shape[1] * (xh.shape[1] * d - db - xh * dg)),
+                    "N = dout.shape[0], the batch axis."),
             Mistake("dgamma is not summed over the batch: gamma is shared by all N examples, so dgamma = "
                     "sum over axis 0 of dout * xhat, shape (D,)",
                     with_params(lambda d, xh: d * xh, lambda d, xh: d.sum(axis=0)), "(dout * xhat).sum(axis=0)"),
@@ -480,101 +498,3 @@ def check_initial_loss(student):
                "Each of the C classes then gets probability 1/C, and the cross-entropy of the correct class is "
                "-ln(1/C).",
                "return np.log(C)"])
-
-
-# ----------------------------------------------------------------------------- 6.7 and 6.8: the lab
-
-def _lab_values(answer, name, pts, hints):
-    """The lab settings the student handed in, or a CheckResult explaining what is wrong."""
-    got = handed_in(answer, name, pts, hints, "hand in lab.values() and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    if hasattr(got, "values") and callable(got.values) and not isinstance(got, dict):
-        got = got.values()                                   # the lab itself
-    if not isinstance(got, dict):
-        return CheckResult(name, "error", f"expected the dict lab.values(), got {type(got).__name__} {got!r}.",
-                           hints, max_points=pts)
-    need = {"dataset", "n_train", "l2", "dropout", "batchnorm", "epochs"}
-    if set(got) != need:
-        return CheckResult(name, "error", f"expected the dict lab.values() with the keys {sorted(need)}, got "
-                           f"{sorted(got)}.", hints, max_points=pts)
-    return got
-
-
-def check_regularize(answer):
-    """Exercise 6.7: lab settings (``lab.values()``) whose final validation loss is below the target."""
-    name, pts = "Exercise 6.7 (regularize)", POINTS["regularize"]
-    target = REGULARIZE_TARGET
-    hints = ["Keep the data set (spirals), the 40 training points, the 300 epochs and batch norm off; move only "
-             "the L2 and dropout sliders, and read the validation loss in the summary.",
-             f"The unregularised network fits the 40 points perfectly and its validation loss climbs; a moderate "
-             f"L2 strength (around 1e-3 to 1e-2) brings it below {target:g}. Too much, and the network underfits.",
-             "lab.set(l2=3e-3, dropout=0.0); return lab.values()"]
-    got = _lab_values(answer, name, pts, hints)
-    if isinstance(got, CheckResult):
-        return got
-    changed = [k for k, v in {**LAB_FIXED, "n_train": LAB_N_TRAIN}.items() if got[k] != v]
-    if changed:
-        return CheckResult(name, "incorrect", f"you changed {', '.join(changed)}: keep the data set spirals, "
-                           f"{LAB_N_TRAIN} training points, 300 epochs and batch norm off, and regularise with the "
-                           "L2 and dropout sliders only (more data would help too, but that is Exercise 6.8).",
-                           hints, max_points=pts, mistake="changed fixed settings")
-    try:
-        res = train_lab(**got)
-    except ValueError as exc:
-        return CheckResult(name, "error", f"these settings are not the lab's: {exc}", hints, max_points=pts)
-    shown = (f"L2 {got['l2']:g}, dropout {got['dropout']:g}: validation loss {res.val_loss[-1]:.3f}, "
-             f"training loss {res.train_loss[-1]:.3f}, training accuracy {100 * res.train_acc:.1f}%")
-    if res.val_loss[-1] < target:
-        return CheckResult(name, "correct", f"{shown}; below {target:g}: the penalty keeps the network from "
-                           "bending its boundaries around individual points.", hints, [shown], points=pts,
-                           max_points=pts)
-    if got["l2"] == 0 and got["dropout"] == 0:
-        why = "this is the unregularised network: it fits the training points perfectly and overfits"
-    elif res.train_acc < 0.95:
-        why = ("too much regularisation: the network underfits, its training loss is high as well; lower L2 "
-               "or the dropout rate")
-    else:
-        why = "the network still overfits: its training loss is far below its validation loss; regularise more"
-    return CheckResult(name, "incorrect", f"{shown}, not below {target:g}: {why}.", hints, [shown],
-                       max_points=pts, mistake=why)
-
-
-def _val_acc(n):
-    return train_lab(LAB_FIXED["dataset"], n, 0.0, 0.0, LAB_FIXED["batchnorm"], LAB_FIXED["epochs"]).val_acc
-
-
-def check_enough_data(answer):
-    """Exercise 6.8: the smallest ``n_train`` (slider value) with validation accuracy >= 0.9, unregularised."""
-    name, pts = "Exercise 6.8 (enough_data)", POINTS["enough_data"]
-    thr = ENOUGH_DATA_ACCURACY
-    hints = ["Keep the data set spirals, 300 epochs, no L2, no dropout, batch norm off; increase the number of "
-             "training points one slider step (10) at a time and read the validation accuracy.",
-             f"You want the first slider value at which the validation accuracy is at least {100 * thr:.0f}%: at "
-             "every smaller value it is below.",
-             f"for n in range(10, 301, 10): lab2.n_train = n; if lab2.result.val_acc >= {thr:g}: return n"]
-    got = handed_in(answer, name, pts, hints, "hand in your number and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    try:
-        n = float(got)
-    except (TypeError, ValueError):
-        return CheckResult(name, "error", f"expected a number of training points, got {type(got).__name__} "
-                           f"{got!r}.", hints, max_points=pts)
-    if n != int(n) or not 10 <= n <= 300 or int(n) % 10:
-        return CheckResult(name, "incorrect", f"the number of training points must be one of the slider's values, "
-                           f"10, 20, ..., 300; got {n:g}.", hints, max_points=pts)
-    n = int(n)
-    acc = _val_acc(n)
-    shown = f"{n} training points: validation accuracy {100 * acc:.1f}%"
-    if acc < thr:
-        why = f"below {100 * thr:.0f}%: the network needs more data"
-        return CheckResult(name, "incorrect", f"{shown}, {why}.", hints, [shown], max_points=pts, mistake=why)
-    earlier = next((m for m in range(10, n, 10) if _val_acc(m) >= thr), None)
-    if earlier is not None:
-        why = (f"{earlier} training points already reach {100 * _val_acc(earlier):.1f}%: find the smallest "
-               "number")
-        return CheckResult(name, "incorrect", f"{shown}; but {why}.", hints, [shown], max_points=pts, mistake=why)
-    return CheckResult(name, "correct", f"{shown}, the first slider value at or above {100 * thr:.0f}%: with "
-                       "more data the same network generalises without any regulariser.", hints, [shown],
-                       points=pts, max_points=pts)

@@ -53,8 +53,9 @@ def conv_output_size(H, K, stride, padding):
 
 def check_output_size(student):
     """Exercise 7.1: ``conv_output_size(H, K, stride, padding) -> int``."""
+    # stride-2 and stride-3 cases with H + 2P - K odd and even, or (H + 2P - K + 1) // S would pass
     cases = [(8, 3, 1, 0), (8, 3, 1, 1), (8, 3, 2, 1), (32, 3, 2, 0), (7, 3, 3, 1), (28, 5, 1, 2), (224, 7, 2, 3),
-             (5, 5, 1, 0)]
+             (5, 5, 1, 0), (9, 3, 2, 0), (10, 4, 2, 1), (11, 2, 3, 0)]
     return check_function(
         student, conv_output_size, cases, name="Exercise 7.1 (conv_output_size)", points=POINTS["output_size"],
         mistakes=[
@@ -163,7 +164,8 @@ def check_conv2d_param_grads(student):
     rng = _rng()
     cases = []
     for x_shape, W_shape, s, p in (((2, 2, 5, 5), (3, 2, 3, 3), 1, 0), ((3, 2, 6, 5), (4, 2, 3, 2), 1, 1),
-                                   ((2, 3, 7, 7), (2, 3, 3, 3), 2, 1), ((2, 1, 4, 6), (3, 1, 2, 3), 2, 0)):
+                                   ((2, 3, 7, 7), (2, 3, 3, 3), 2, 1), ((2, 1, 4, 6), (3, 1, 2, 3), 2, 0),
+                                   ((2, 2, 7, 5), (3, 2, 3, 2), 2, 1)):          # H_out 4 != W_out 3
         H_out = (x_shape[2] + 2 * p - W_shape[2]) // s + 1
         W_out = (x_shape[3] + 2 * p - W_shape[3]) // s + 1
         cases.append((rng.normal(size=x_shape), rng.normal(size=W_shape),
@@ -242,13 +244,12 @@ def _full_correlation(dout, Wt):
     return ops.conv2d_forward(dp, Wt, np.zeros(Wt.shape[0]), 1, 0)[0]
 
 
-def _same_correlation(dout, W):
-    """The flipped-kernel correlation with dout padded by (K - 1) // 2 only ("same"), for odd square kernels."""
-    K = W.shape[2]
-    if K != W.shape[3] or K % 2 == 0:
-        raise ValueError("not an odd square kernel")
-    return ops.conv2d_forward(dout, W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], np.zeros(W.shape[1]), 1,
-                              (K - 1) // 2)[0]
+def _same_correlation(dout, W, p):
+    """The flipped-kernel correlation with dout padded by (K - 1) // 2 only ("same" padding), cropped by P."""
+    KH, KW = W.shape[2:]
+    dp = np.pad(dout, ((0, 0), (0, 0), ((KH - 1) // 2, (KH - 1) // 2), ((KW - 1) // 2, (KW - 1) // 2)))
+    dxp = ops.conv2d_forward(dp, W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], np.zeros(W.shape[1]), 1, 0)[0]
+    return dxp[:, :, p:dxp.shape[2] - p, p:dxp.shape[3] - p]
 
 
 @own_work("bpkit.ops.conv2d_backward")
@@ -262,6 +263,9 @@ def check_conv2d_input_grad(student):
 
     def crop(dxp, p):
         return dxp[:, :, p:dxp.shape[2] - p, p:dxp.shape[3] - p]
+
+    def crop_neg(dxp, p):
+        return dxp[:, :, p:-p, p:-p]
     return check_function(
         student, conv2d_input_grad, cases, name=name, points=pts, output_names=("dx",),
         mistakes=[
@@ -274,12 +278,18 @@ def check_conv2d_input_grad(student):
                     lambda d, W, p: crop(_full_correlation(d, W[:, :, ::-1, ::-1]), p),
                     "Wt = W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]"),
             Mistake("dx has the shape of the padded input: the padding zeros are not inputs, so drop P rows and "
-                    "columns on each side, dx = dx_pad[:, :, P:-P, P:-P]",
+                    "columns on each side",
                     lambda d, W, p: _full_correlation(d, W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]),
-                    "Crop the result with [:, :, P:H_pad - P, P:W_pad - P]."),
+                    "Crop the padding: dx = dx_pad[:, :, P:dx_pad.shape[2] - P, P:dx_pad.shape[3] - P] (not "
+                    "[P:-P], which is empty when P = 0)."),
+            Mistake("the crop [P:-P] is empty when P = 0: -0 is 0, so the slice 0:-0 stops before it starts. "
+                    "For P > 0 your dx is right",
+                    lambda d, W, p: crop_neg(_full_correlation(d, W.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]), p),
+                    "Write the end of the slice as a size, not a negative index: "
+                    "dx = dx_pad[:, :, P:dx_pad.shape[2] - P, P:dx_pad.shape[3] - P]."),
             Mistake("this is the gradient's inner part only: dout must be padded with K - 1 zeros on each side "
                     "(a 'full' correlation), so that every input pixel collects from every window that contains it",
-                    lambda d, W, p: _same_correlation(d, W),
+                    _same_correlation,
                     "np.pad(dout, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))"),
         ],
         hints=["Each output window spreads its gradient over the pixels it covered, with the kernel's weights: "
@@ -375,7 +385,9 @@ def conv_cost(C, H, F, K, stride, padding):
 
 def check_conv_cost(student):
     """Exercise 7.6: ``conv_cost(C, H, F, K, stride, padding) -> (params, flops)`` for one image."""
-    cases = [(1, 8, 8, 3, 1, 1), (8, 4, 16, 3, 1, 1), (3, 32, 16, 5, 2, 2), (3, 224, 64, 7, 2, 3)]
+    # stride 2 with H + 2P - K odd and even (an off-by-one rounding passes only the odd ones), odd and even H
+    cases = [(1, 8, 8, 3, 1, 1), (8, 4, 16, 3, 1, 1), (3, 32, 16, 5, 2, 2), (3, 224, 64, 7, 2, 3),
+             (2, 9, 4, 3, 2, 0), (3, 32, 8, 4, 2, 1), (1, 7, 2, 3, 3, 1)]
 
     def H_out(H, K, s, p):
         return (H + 2 * p - K) // s + 1
