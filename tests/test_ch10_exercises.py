@@ -70,6 +70,8 @@ PLANTED = [
     ("ex10_1_attention_forward", att(SCALE="1.0"), "incorrect", "the scores are not divided by sqrt(d)"),
     ("ex10_1_attention_forward", att(SCALE="q.shape[-1]"), "incorrect", "divided by d instead of sqrt(d)"),
     ("ex10_1_attention_forward", att(AXIS="1"), "incorrect", "the softmax runs over the wrong axis"),
+    ("ex10_1_attention_forward", ATT.format(**OK_ATT).replace("np.exp(s - s.max(axis=-1, keepdims=True))", "np.exp(s)"),
+     "incorrect", "the softmax overflows for large scores"),
     ("ex10_1_attention_forward", att(BEFORE="False"), "incorrect", "the mask is applied after the softmax"),
     ("ex10_1_attention_forward", att(MASK="np.triu(np.ones((T, T), dtype=bool))"), "incorrect",
      "the mask hides the past instead of the future"),

@@ -54,6 +54,8 @@ EQUIVALENT = {
     ("ex8_4_clip_by_global_norm", "swap-args #38 -> 0"): "min is symmetric",
     ("ex9_1_pca_reconstruction", "keepdims #5 -> add"): "(D,) and (1, D) broadcast alike against (N, D)",
     ("ex9_4_denoising_batch", "comparison #5 -> LtE"): "a uniform draw equals p with probability 0",
+    ("ex10_1_attention_forward", "constant #46 -> 2"): "causal attention has Tq = Tk, so s.shape[-2] = s.shape[-1]",
+    ("ex10_5_embedding_backward", "constant #50 -> 2"): "NumPy's reshape takes any negative size as 'the rest'",
 }
 
 _RESULTS = {}

@@ -63,9 +63,10 @@ def attention_forward(q, k, v, causal):
     return ops.attention_forward(q, k, v, causal=bool(causal))[0]
 
 
-def _att_variant(scale="sqrt", axis=-1, mask="before"):
+def _att_variant(scale="sqrt", axis=-1, mask="before", stable=True):
     """attention_forward with one mistake: ``scale`` "sqrt"/"none"/"d"; softmax ``axis``; ``mask`` "before",
-    "after" (weights zeroed after the softmax, not renormalised) or "past" (the upper triangle kept instead)."""
+    "after" (weights zeroed after the softmax, not renormalised) or "past" (the upper triangle kept instead);
+    ``stable`` False: exp of the raw scores, which overflows for scores near 1e4."""
     def f(q, k, v, causal):
         d = q.shape[-1]
         s = q @ k.transpose(0, 2, 1) / {"sqrt": math.sqrt(d), "none": 1.0, "d": d}[scale]
@@ -73,7 +74,12 @@ def _att_variant(scale="sqrt", axis=-1, mask="before"):
         keep = np.tril(np.ones((T, T), dtype=bool)) if mask != "past" else np.triu(np.ones((T, T), dtype=bool))
         if causal and mask in ("before", "past"):
             s = np.where(keep, s, -np.inf)
-        p = _softmax(s, axis)
+        if stable:
+            p = _softmax(s, axis)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                e = np.exp(s)
+                p = e / e.sum(axis=axis, keepdims=True)
         if causal and mask == "after":
             p = p * keep
         return p @ v
@@ -90,6 +96,8 @@ def check_attention_forward(student):
     rng = _rng()
     cases = [_att_case(rng, *shape) for shape in ((1, 3, 3, 2, 2, False), (2, 4, 4, 3, 2, True),
                                                   (2, 3, 5, 4, 3, False), (3, 5, 5, 8, 2, True))]
+    q, k, v, causal = _att_case(rng, 2, 4, 4, 4, 3, True)      # scores of about +-1e4: exp overflows unless
+    cases.append((100 * q, 100 * k, v, causal))                 # the row maximum is subtracted first
     return check_function(
         student, attention_forward, cases, name="Exercise 10.1 (attention_forward)",
         points=POINTS["attention_forward"],
@@ -106,6 +114,10 @@ def check_attention_forward(student):
                     _att_variant(mask="after"), "s = np.where(mask, s, -np.inf), then the softmax."),
             Mistake("the mask hides the past instead of the future: query t may see keys s <= t, the lower "
                     "triangle (np.tril)", _att_variant(mask="past"), "Keep the lower triangle: np.tril."),
+            Mistake("the softmax overflows for large scores (about 1e4 in the last case): np.exp of the raw "
+                    "scores is inf", _att_variant(stable=False),
+                    "Subtract each row's maximum before np.exp: the softmax does not change, and every "
+                    "exponent is at most 0."),
         ],
         hints=["Scores: s = q @ k.transpose(0, 2, 1) / sqrt(d), shape (N, Tq, Tk), one row per query.",
                "With causal=True, set the scores of keys s > t to -inf before the softmax: "
@@ -384,6 +396,7 @@ def check_block_num_params(student):
     cases = [(D,) for D in BLOCK_WIDTHS]
     return check_function(
         student, block_num_params, cases, name="Exercise 10.7 (block_num_params)", points=POINTS["block_num_params"],
+        rtol=0, atol=0,                                     # a count is exact: at D = 768, 1 in 7 million
         mistakes=[
             Mistake("the biases are missing: 3D for q, k, v, D for the output projection, 4D and D in the MLP",
                     lambda D: 12 * D * D + 4 * D, "Add the 9D biases."),
