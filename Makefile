@@ -71,15 +71,19 @@ book-instructor: $(STAMP) $(LITE_STAMP)
 
 test: test-lib test-notebooks test-book test-browser
 
+# One pytest worker per CPU (pytest-xdist); a test file runs whole in one worker, so tests that share
+# a module's state (the mutation table, a grading run) stay together.
+XDIST := -n auto --dist loadfile
+
 test-lib: $(STAMP) $(NBG_STAMP)
-	BPFS_REQUIRE_NBGRADER=1 $(PY) -m pytest -q tests --ignore=tests/browser
+	BPFS_REQUIRE_NBGRADER=1 $(PY) -m pytest -q $(XDIST) tests --ignore=tests/browser
 
 test-notebooks: $(STAMP)
 	@if ls solutions/*.ipynb >/dev/null 2>&1; then \
-		$(PY) -m pytest -q --nbval solutions/ ; \
+		$(PY) -m pytest -q $(XDIST) --nbval solutions/ ; \
 	else echo "test-notebooks: no solution notebooks yet"; fi
 	@if ls exercises/*.ipynb >/dev/null 2>&1; then \
-		$(PY) -m pytest -q --nbval-lax exercises/ ; \
+		$(PY) -m pytest -q $(XDIST) --nbval-lax exercises/ ; \
 	else echo "test-notebooks: no exercise notebooks yet"; fi
 
 # Each chapter asserts its budget, under 2 minutes of CPU (one BLAS thread), when BPFS_CHAPTER_BUDGET is set.

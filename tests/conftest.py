@@ -17,11 +17,29 @@ def rng():
     return np.random.default_rng(0)
 
 
+_MUTATION_COUNTS = {}
+
+
+def pytest_runtest_logreport(report):
+    """Collect the mutation test's counts per chapter (they travel with the report from an xdist worker)."""
+    for name, value in getattr(report, "user_properties", ()):
+        if name == "mutation_counts" and report.when == "call":
+            _MUTATION_COUNTS[value[0]] = tuple(value[1:])
+
+
 def pytest_terminal_summary(terminalreporter):
     """The mutation test's table of mutants and kill rates per chapter, when it ran."""
-    import sys
-    mod = sys.modules.get("test_mutation")
-    if mod is not None and getattr(mod, "_RESULTS", None):
-        terminalreporter.write_line("")
-        for line in mod.summary_lines():
-            terminalreporter.write_line(line)
+    if not _MUTATION_COUNTS:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("mutation testing of the checks (tests/test_mutation.py):")
+    write("| chapter | exercises | mutants | equivalent | killed | reviewed | kill rate |")
+    write("|---|---|---|---|---|---|---|")
+    total = [0] * 5
+    for ch, row in sorted(_MUTATION_COUNTS.items()):
+        exs, n, eq, killed, rev = row
+        total = [a + b for a, b in zip(total, row)]
+        write(f"| {ch} | {exs} | {n} | {eq} | {killed} | {rev} | {killed / max(1, n - eq):.1%} |")
+    exs, n, eq, killed, rev = total
+    write(f"| all | {exs} | {n} | {eq} | {killed} | {rev} | {killed / max(1, n - eq):.1%} |")

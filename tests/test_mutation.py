@@ -137,28 +137,17 @@ def mutation_run(chapter):
     return rows
 
 
-def summary_lines():
-    """The table of mutants and kill rates per chapter (printed by ``conftest.pytest_terminal_summary``)."""
-    lines = ["mutation testing of the checks (tests/test_mutation.py):",
-             "| chapter | exercises | mutants | equivalent | killed | reviewed | kill rate |",
-             "|---|---|---|---|---|---|---|"]
-    total = [0, 0, 0, 0, 0]
-    for ch in sorted(_RESULTS):
-        rows = _RESULTS[ch]
-        n, eq = len(rows), sum(r[3] == "equivalent" for r in rows)
-        killed, exs = sum(r[3] == "killed" for r in rows), len({r[0] for r in rows})
-        rev = sum(r[3] == "survived" and (r[0], r[2]) in REVIEWED for r in rows)
-        total = [a + b for a, b in zip(total, (exs, n, eq, killed, rev))]
-        lines.append(f"| {ch} | {exs} | {n} | {eq} | {killed} | {rev} | {killed / max(1, n - eq):.1%} |")
-    lines.append(f"| all | {total[0]} | {total[1]} | {total[2]} | {total[3]} | {total[4]} | "
-                 f"{total[3] / max(1, total[1] - total[2]):.1%} |")
-    return lines
+def counts(rows):
+    """``(exercises, mutants, equivalent, killed, reviewed)`` of one chapter's rows."""
+    return (len({r[0] for r in rows}), len(rows), sum(r[3] == "equivalent" for r in rows),
+            sum(r[3] == "killed" for r in rows), sum(r[3] == "survived" and (r[0], r[2]) in REVIEWED for r in rows))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_every_non_equivalent_mutant_is_rejected_by_its_check(chapter):
+def test_every_non_equivalent_mutant_is_rejected_by_its_check(chapter, record_property):
     rows = mutation_run(chapter)
     _RESULTS[chapter] = rows
+    record_property("mutation_counts", (chapter, *counts(rows)))   # for the table (conftest), also under xdist
     n, eq = len(rows), sum(r[3] == "equivalent" for r in rows)
     print(f"chapter {chapter}: {n} mutants, {eq} equivalent, {sum(r[3] == 'killed' for r in rows)} killed")
     survivors = [(g, d, src) for g, f, d, v, src in rows if v == "survived" and (g, d) not in REVIEWED]
