@@ -407,9 +407,40 @@ def test_im2col_equals_the_window_view_and_col2im_is_its_adjoint(rng, shape, K, 
     np.testing.assert_array_equal(cols, ref)
     y = random_array(rng, cols.shape)
     H_out, W_out = win.shape[2:4]
-    back = _col2im(y.reshape(C, KH, KW, shape[0], H_out, W_out), s, shape[2:])
-    assert back.shape == shape and back.flags.c_contiguous
+    per_image = y.reshape(C, KH, KW, shape[0], H_out, W_out).transpose(3, 0, 1, 2, 4, 5)
+    back = _col2im(per_image, s, np.zeros(shape))
+    assert back.shape == shape
     np.testing.assert_allclose(np.sum(cols * y), np.sum(x * back), rtol=1e-12)
+
+
+@pytest.mark.parametrize("N, block", [(6, 4), (3, 1), (2, 8)])
+@pytest.mark.parametrize("s, p", [(1, 1), (2, 0), (2, 2)])
+def test_conv2d_backward_in_blocks_equals_one_scatter_over_the_windows(rng, monkeypatch, N, block, s, p):
+    """``conv2d_backward`` takes the window gradients and col2im ``_BLOCK`` images at a time; the
+    clear version forms all of ``W_mat.T @ G`` and adds each window back with ``np.add.at``.
+    The last block may be shorter than the others (N = 6, blocks of 4)."""
+    from bpkit.ops import conv
+    monkeypatch.setattr(conv, "_BLOCK", block)
+    x, W, b = random_array(rng, (N, 2, 7, 6)), random_array(rng, (3, 2, 3, 2)), random_array(rng, (3,))
+    out, cache = ops.conv2d_forward(x, W, b, stride=s, padding=p)
+    dout = random_array(rng, out.shape)
+    dx, dW, db = ops.conv2d_backward(dout, cache)
+    H_out, W_out = out.shape[2:]
+    G = dout.transpose(1, 0, 2, 3).reshape(3, -1)                     # (F, N H_out W_out)
+    dwin = (W.reshape(3, -1).T @ G).reshape(2, 3, 2, N, H_out, W_out)   # (C, KH, KW, N, H_out, W_out)
+    dxp = np.zeros((N, 2, 7 + 2 * p, 6 + 2 * p))
+    for k in range(3):
+        for l in range(2):
+            for i in range(H_out):
+                for j in range(W_out):
+                    np.add.at(dxp, (slice(None), slice(None), i * s + k, j * s + l),
+                              dwin[:, k, l, :, i, j].T)
+    np.testing.assert_allclose(dx, dxp[:, :, p:p + 7, p:p + 6], rtol=1e-12, atol=1e-12)
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    cols = conv._windows(xp, 3, 2, s, s).transpose(1, 4, 5, 0, 2, 3).reshape(2 * 3 * 2, -1)
+    np.testing.assert_allclose(dW, (G @ cols.T).reshape(W.shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(db, G.sum(axis=1), rtol=1e-12)
+    assert dx.flags.c_contiguous and dx.shape == x.shape
 
 
 @pytest.mark.parametrize("K, S", [(2, 2), (3, 3), (3, 2), (2, 1), ((2, 3), (1, 2)), (2, 3)])

@@ -592,3 +592,18 @@ def test_torch_orders_the_lstm_gates_differently(rng):
         layer.bias_hh_l0.zero_()
     out, _ = layer(torch.tensor(x), (torch.tensor(h0[None]), torch.tensor(c0[None])))
     assert np.abs(out.detach().numpy() - h).max() > 1e-2
+
+
+def test_lstm_backward_reads_a_cache_whose_steps_are_a_plain_list(rng):
+    """``_lstm_bptt`` reads the (T, N, 4H) gate buffers that ``lstm_forward`` keeps beside its per-step
+    tuples; a cache whose steps are a plain list of those tuples (built by hand, or by an older
+    version) must give the same gradients, the buffers stacked from the tuples."""
+    x, h0, c0, Wx, Wh, b = rnn_arrays(rng, 3, 5, 4, 6, gates=4)
+    h, cache = ops.lstm_forward(x, h0, Wx, Wh, b, c0)
+    assert [tuple(map(id, s)) for s in cache[5]] and all(len(s) == 6 for s in cache[5])
+    dh = random_array(rng, h.shape)
+    want = ops.lstm_backward(dh, cache)
+    plain = cache[:5] + ([tuple(a.copy() for a in s) for s in cache[5]],) + cache[6:]
+    assert type(plain[5]) is list
+    for got, w in zip(ops.lstm_backward(dh, plain), want):
+        np.testing.assert_allclose(got, w, rtol=1e-13, atol=1e-14)
