@@ -222,8 +222,6 @@ EDITS = [
      "dx treats the mean and the variance as constants",
      "dx = (D * g - g.sum(-1, keepdims=True) - xhat * (g * xhat).sum(-1, keepdims=True)) * inv_std / D", None),
     ("ex10_4_layernorm_backward", [("g = dout * gamma", "g = dout")], "dx forgets gamma", "g = dout * gamma", None),
-]
-EDITS += [
     # fixes in words that name the code to write
     ("ex1_2_dense_forward", [("X @ W + b", "X @ W + b.sum()")], "the bias was summed into one number",
      "add the vector b, not b.sum()", None),
@@ -401,8 +399,7 @@ EDITS += [
     ("ex10_6_split_heads", [("x.reshape(N, T, heads, D // heads)", "x.reshape(N, T, D // heads, heads).transpose(0, 1, 3, 2)")],
      "each head takes every heads-th feature", "x.reshape(N, T, heads, d)", None),
     ("ex10_7_block_num_params", [("return attention + mlp + 4 * D", "return 12 * D * D + 4 * D")], "the biases are missing",
-     "Add the 9D biases", None)]
-EDITS += [
+     "Add the 9D biases", None),
     ("ex1_1_neuron", [("z = np.dot(x, w) + b\n    return float(1.0 / (1.0 + np.exp(-z)))",
                        "z = np.dot(x, w)\n    return float(1.0 / (1.0 + np.exp(-z)) + b)")],
      "the bias is added after the activation", "not sigmoid(x.w) + b", None),
@@ -541,14 +538,10 @@ EDITS += [
      "the attention's output projection Wo", "Add Wo and bo: D^2 + D", None),
     ("ex10_7_block_num_params", [("mlp = D * 4 * D + 4 * D + 4 * D * D + D ", "mlp = D * D + D + D * D + D ")],
      "the MLP is counted with a hidden width of D", "W1 is (D, 4D) and W2 is (4D, D)", None),
-]
-EDITS += [
     ("ex6_3_dropout", [("mask = (u >= p) / (1 - p)", "mask = (u < p) / (1 - p)")], "the mask is inverted",
      "mask = (u >= p) / (1 - p)", None),
     ("ex6_3_dropout", [("mask = (u >= p) / (1 - p)", "mask = (u < p) / p")], "p is used as the probability of keeping",
      "A unit survives with probability 1 - p", None),
-]
-EDITS += [
     ("ex1_1_neuron", [("z = np.dot(x, w) + b", "z = np.dot(x, w)")], "the bias is missing",
      "adds b to the weighted sum before the activation", None),
     ("ex1_1_neuron", [("z = np.dot(x, w) + b\n    return float(1.0 / (1.0 + np.exp(-z)))",
