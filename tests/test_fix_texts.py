@@ -3,16 +3,25 @@
 Each row of ``FIXES`` is a planted wrong answer, a piece of code that the mistake's fix (one of
 the verdict's hints) must contain word for word, and the answer with that code put in, as a
 student following the hint would write it. The wrong answer must be given the mistake's name and
-the fix, and the fixed answer must pass. The rows cover the mistakes named or rewritten for
-issue 14 and at least one code fix in every chapter.
+the fix, and the fixed answer must pass. ``EDITS`` (in ``_fix_edits.py``) does the same by editing
+the reference solution. A fix in words only is listed in ``PROSE_FIXES`` (``_fix_prose.py``) with
+the reason it is right; ``test_every_fix_text_is_run_or_reviewed`` fails for a named mistake whose
+fix is in neither, so a new fix cannot slip by unrun.
 """
+
+import ast
+import importlib
+import inspect
 
 import pytest
 
-from _notebooks import run_exercise
+from _fix_edits import EDITS
+from _fix_prose import PROSE_FIXES
+from _notebooks import ROOT, _cells, _gid, _src, run_exercise
 
 NB = {1: "01_forward_pass.ipynb", 2: "02_losses.ipynb", 3: "03_chain_rule.ipynb", 4: "04_gradient_descent.ipynb",
-      5: "05_activations.ipynb", 6: "06_training.ipynb", 7: "07_cnn.ipynb", 8: "08_rnn.ipynb", 9: "09_autoencoders.ipynb"}
+      5: "05_activations.ipynb", 6: "06_training.ipynb", 7: "07_cnn.ipynb", 8: "08_rnn.ipynb", 9: "09_autoencoders.ipynb",
+      10: "10_attention.ipynb"}
 
 DXG = ("def conv2d_input_grad(dout, W, padding):\n    F, C, KH, KW = W.shape\n    P = padding\n"
        "    dp = np.pad(dout, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))\n"
@@ -45,6 +54,13 @@ TANH = "def tanh_backward(dout, a):\n    dz = {DZ}\n    return dz\n"
 ADAM = ("def adam_step(p, g, m, v, t, lr, beta1, beta2, eps):\n    m = beta1 * m + (1 - beta1) * g\n"
         "    v = beta2 * v + (1 - beta2) * g * g\n    m_hat, v_hat = {HAT}\n"
         "    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v\n")
+PG = ("def conv2d_param_grads(x, W, dout, stride, padding):\n    F, C, KH, KW = W.shape\n"
+      "    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))\n"
+      "{INIT}    for n in range(x.shape[0]):\n{INNER}        for i in range(dout.shape[2]):\n"
+      "            for j in range(dout.shape[3]):\n"
+      "                window = xp[n, :, i * stride:i * stride + KH, j * stride:j * stride + KW]\n"
+      "                dW += dout[n, :, i, j][:, None, None, None] * window\n"
+      "    return dW, dout.sum(axis=(0, 2, 3))\n")
 TIED = ("def tied_backward(X, W, b1, b2, dX_hat):\n    Z = X @ W + b1\n    dZ = dX_hat @ W\n"
         "    dW = {DW}\n    return dW, dZ.sum(axis=0), dX_hat.sum(axis=0)\n")
 
@@ -77,6 +93,9 @@ FIXES = [
     (7, "ex7_4_conv2d_input_grad", DXG.format(CROP="dx_pad[:, :, P:-P, P:-P]"), "the crop [P:-P] is empty when P = 0",
      "dx = dx_pad[:, :, P:dx_pad.shape[2] - P, P:dx_pad.shape[3] - P]",
      DXG.format(CROP="dx_pad[:, :, P:dx_pad.shape[2] - P, P:dx_pad.shape[3] - P]")),
+    (7, "ex7_3_conv2d_param_grads", PG.format(INIT="", INNER="        dW = np.zeros_like(W)\n"),
+     "dW holds the last example's contribution only", "Start from dW = np.zeros_like(W) and use +=",
+     PG.format(INIT="    dW = np.zeros_like(W)\n", INNER="")),
     (8, "ex8_1_rnn_step_backward", STEP.format(DZ="dh * (1 - h)"), "the tanh derivative is written 1 - h",
      "1 - tanh(z)**2", STEP.format(DZ="dh * (1 - h**2)")),
     (8, "ex8_2_rnn_backward", BPTT.format(PREV="h_prev = h[:, t - 1]"), "at t = 0 the previous state",
@@ -102,3 +121,102 @@ def test_the_old_advice_for_the_uncropped_dx_is_named_for_what_it_does():
     assert result.mistake.startswith("the crop [P:-P] is empty when P = 0")
     assert not any("= dx_pad[:, :, P:-P" in h for h in result.hints)
     assert "test case 1 of 4" in result.details[0] and "padding=0" in result.details[0]
+
+
+# -- fixes planted by editing the reference solution ------------------------------------------------
+
+def _solution(gid):
+    nb = NB[int(gid[2:].split("_")[0])]
+    return nb, next(_src(c) for c in _cells(ROOT / "solutions" / nb) if _gid(c) == gid)
+
+
+def _edit(source, pairs):
+    for old, new in pairs:
+        assert source.count(old) == 1, f"{old!r} occurs {source.count(old)} times in the solution"
+        source = source.replace(old, new)
+    return source
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")      # planted answers that overflow on purpose
+@pytest.mark.parametrize("gid, wrong, label, code, fixed", EDITS, ids=[f"{r[0]}-{r[2][:30]}" for r in EDITS])
+def test_following_a_fix_on_the_solution_gives_a_passing_answer(gid, wrong, label, code, fixed):
+    nb, solution = _solution(gid)
+    result = run_exercise(nb, gid, _edit(solution, wrong))
+    assert result.status == "incorrect" and label in (result.mistake or ""), result.summary()
+    assert any(code in h for h in result.hints), (code, result.hints)
+    fixed_result = run_exercise(nb, gid, _edit(solution, fixed) if fixed else solution)
+    assert fixed_result.passed, fixed_result.summary()
+
+
+# -- every named mistake's fix is run above or reviewed in PROSE_FIXES ------------------------------
+
+def _named_mistakes():
+    """``{(grade_id, label, hint): {(file, line), ...}}`` of every Mistake the checks of Chapters 1-10 create.
+
+    Each exercise's check that names mistakes runs on its generated stub (most checks build their mistakes
+    before calling the student); a check that built none that way runs on the reference solution.
+    """
+    import bpkit.checks._engine as engine
+    made, current = {}, [None]
+    original = engine.Mistake.__init__
+
+    def record(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        frame = inspect.currentframe().f_back
+        while frame.f_code.co_filename == "<string>":            # the dataclass's generated __init__
+            frame = frame.f_back
+        made.setdefault((current[0], self.label, self.hint), set()).add((frame.f_code.co_filename, frame.f_lineno))
+
+    engine.Mistake.__init__ = record
+    try:
+        for chapter, nb in NB.items():
+            stubs = {_gid(c): _src(c) for c in _cells(ROOT / "exercises" / nb)}
+            checks = importlib.import_module(f"bpkit.checks.ch{chapter:02d}")
+            calls = {_gid(c): _src(c).strip().splitlines()[-1] for c in _cells(ROOT / "solutions" / nb)}
+            for c in _cells(ROOT / "solutions" / nb):
+                if not c["metadata"].get("nbgrader", {}).get("solution"):
+                    continue
+                current[0] = gid = _gid(c)
+                source = inspect.getsource(getattr(checks, calls[gid + "_check"].split("(")[0].split(".")[-1]))
+                if "Mistake(" not in source and "_mistakes(" not in source:
+                    continue                                    # a check without named mistakes (a number)
+                before = len(made)
+                run_exercise(nb, gid, stubs[gid])
+                if len(made) == before:
+                    run_exercise(nb, gid, _src(c))
+    finally:
+        engine.Mistake.__init__ = original
+    return made
+
+
+def _mistake_sites():
+    """``(file, line)`` of every ``Mistake(...)`` call in the check modules of the chapters."""
+    sites = set()
+    for path in sorted((ROOT / "bpkit" / "checks").glob("ch*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Mistake":
+                sites.add((str(path), node.lineno))
+    return sites
+
+
+def _run_rows():
+    rows = [(gid, label, code) for _, gid, _, label, code, _ in FIXES]
+    return rows + [(gid, label, code) for gid, _, label, code, _ in EDITS]
+
+
+def test_every_fix_text_is_run_or_reviewed():
+    made = _named_mistakes()
+    assert set().union(*made.values()) == _mistake_sites(), "a Mistake that no exercise's check creates"
+    rows = _run_rows()
+    unreviewed, reviewed = [], set()
+    for gid, label, hint in made:
+        if any(g == gid and words in label and code in hint for g, words, code in rows):
+            continue
+        key = next((k for k in PROSE_FIXES if k[0] == gid and label.startswith(k[1])), None)
+        if key is None:
+            unreviewed.append(f"{gid}: {label[:60]!r} -> {hint!r}")
+        reviewed.add(key)
+    assert not unreviewed, "fixes neither run (FIXES, EDITS) nor reviewed (PROSE_FIXES):\n" + "\n".join(unreviewed)
+    assert not set(PROSE_FIXES) - reviewed, f"PROSE_FIXES names no mistake: {sorted(set(PROSE_FIXES) - reviewed)}"
+    for key, why in PROSE_FIXES.items():
+        assert len(why) > 15, key

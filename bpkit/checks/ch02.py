@@ -207,10 +207,12 @@ def check_softmax(softmax):
         mistakes=[
             Mistake("the exponentials are normalised over the batch axis (columns) instead of over the classes "
                     "(each row)", lambda S: ops.softmax(S, axis=0),
-                    "Each example's probabilities must sum to 1: sum over axis=1 with keepdims=True."),
+                    "Each example's probabilities must sum to 1: take the maximum and the sum over axis=1 (each row), "
+                    "with keepdims=True."),
             Mistake("the whole array is normalised: its entries sum to 1 instead of each row",
                     lambda S: np.exp(S - S.max()) / np.exp(S - S.max()).sum(),
-                    "Sum over the classes only: e.sum(axis=1, keepdims=True)."),
+                    "Sum over the classes only, and subtract each row's own maximum: "
+                    "e = np.exp(S - S.max(axis=1, keepdims=True)), then e / e.sum(axis=1, keepdims=True)."),
         ],
         hints=["softmax(s)_c = exp(s_c) / sum_k exp(s_k) along each row; exp(1000) overflows to inf.",
                "Subtracting a constant from every logit of a row does not change its softmax (it cancels in the "

@@ -280,6 +280,10 @@ def check_dropout(student):
                     "keeps where u >= p, so the masks differ",
                     train_only(lambda x, d, p, u: (x * (u < 1 - p) / (1 - p), d * (u < 1 - p) / (1 - p))),
                     "mask = (u >= p) / (1 - p)."),
+            Mistake("the mask is inverted: it keeps the units with u < p and drops those with u >= p; a unit is "
+                    "dropped when its draw u is below p",
+                    train_only(lambda x, d, p, u: (x * (u < p) / (1 - p), d * (u < p) / (1 - p))),
+                    "Keep a unit where u >= p: mask = (u >= p) / (1 - p)."),
             Mistake("the backward pass ignores the mask: a dropped unit passes no gradient, and a kept one passes "
                     "it scaled by 1 / (1 - p), exactly as in the forward pass",
                     train_only(lambda x, d, p, u: (x * (u >= p) / (1 - p), d)), "dx = dout * mask, the same mask."),

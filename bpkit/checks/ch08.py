@@ -182,7 +182,8 @@ def check_rnn_backward(student):
             Mistake("the gradient coming back from step t + 1 is dropped: h_t also feeds step t + 1, so its total "
                     "gradient is dh[:, t] + dz_(t+1) @ Wh.T (this is BPTT truncated to one step)",
                     _bptt_variant(carry=False),
-                    "Keep dh_next = dz @ Wh.T from each step and add it to dh[:, t - 1] at the step before."),
+                    "Keep dh_next = dz @ Wh.T from each step and add it at the step before, without changing dh "
+                    "in place: dz = (dh[:, t] + dh_next) * (1 - h[:, t]**2)."),
             Mistake("dWh pairs dz_t with h_t: the weights Wh multiply the previous state, so step t adds "
                     "h_(t-1).T @ dz_t, which is h[:, t - 1] in code (h0 at the first step)",
                     _bptt_variant(prev="same"), "h[:, t] is the state after step t; the state before it is "
