@@ -22,7 +22,7 @@ from ._diagnosis import (_arg_names, _fmt, _generic_keys, _generic_mistake, _rai
                          _Run, _sizes, _wrong_order, compare_arrays, describe_case)
 
 __all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "describe_case", "handed_in",
-           "resolve_answer", "run_student", "with_fix"]
+           "handed_in_settings", "resolve_answer", "run_student", "with_fix"]
 
 _BPKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -340,6 +340,21 @@ def handed_in(answer, name, points, hints, not_attempted="set your answer and ru
         return CheckResult(name, "not_attempted", not_attempted, list(hints), max_points=points)
     return got
 
+
+
+def handed_in_settings(answer, keys, what, name, points, hints):
+    """The settings a widget exercise hands in, as the dict ``what`` (e.g. ``"explorer.values()"``) with the
+    keys ``keys`` (the widget itself is accepted too), or the :class:`CheckResult` to return instead."""
+    got = handed_in(answer, name, points, hints, f"hand in {what} and run this cell again.")
+    if isinstance(got, CheckResult):
+        return got
+    if hasattr(got, "values") and callable(got.values) and not isinstance(got, dict):
+        got = got.values()                                   # the widget itself
+    if not isinstance(got, dict) or set(got) != set(keys):
+        shown = sorted(got) if isinstance(got, dict) else f"{type(got).__name__} {got!r}"
+        return CheckResult(name, "error", f"expected the dict {what} with the keys {sorted(keys)}, got {shown}.",
+                           hints, max_points=points)
+    return got
 
 def check_function(student, reference, cases, *, name, points=1.0, hints=(), mistakes: Sequence[Mistake] = (),
                    output_names=None, rtol=1e-6, atol=1e-8, batch_size_of=None, mutation_message=None,

@@ -7,7 +7,7 @@ The reference is the lab itself (:func:`bpkit.widgets.regularization.train_lab`)
 from __future__ import annotations
 
 from ..widgets.regularization import train_lab
-from ._engine import CheckResult, handed_in
+from ._engine import CheckResult, handed_in, handed_in_settings
 
 __all__ = ["ENOUGH_DATA_ACCURACY", "LAB_FIXED", "LAB_N_TRAIN", "LAB_POINTS", "REGULARIZE_TARGET", "check_enough_data",
            "check_regularize"]
@@ -29,21 +29,7 @@ LAB_N_TRAIN = 40
 
 # ----------------------------------------------------------------------------- 6.7 and 6.8: the lab
 
-def _lab_values(answer, name, pts, hints):
-    """The lab settings the student handed in, or a CheckResult explaining what is wrong."""
-    got = handed_in(answer, name, pts, hints, "hand in lab.values() and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    if hasattr(got, "values") and callable(got.values) and not isinstance(got, dict):
-        got = got.values()                                   # the lab itself
-    if not isinstance(got, dict):
-        return CheckResult(name, "error", f"expected the dict lab.values(), got {type(got).__name__} {got!r}.",
-                           hints, max_points=pts)
-    need = {"dataset", "n_train", "l2", "dropout", "batchnorm", "epochs"}
-    if set(got) != need:
-        return CheckResult(name, "error", f"expected the dict lab.values() with the keys {sorted(need)}, got "
-                           f"{sorted(got)}.", hints, max_points=pts)
-    return got
+_LAB_KEYS = {"dataset", "n_train", "l2", "dropout", "batchnorm", "epochs"}
 
 
 def check_regularize(answer):
@@ -55,7 +41,7 @@ def check_regularize(answer):
              f"The unregularised network fits the 40 points perfectly and its validation loss climbs; a moderate "
              f"L2 strength (around 1e-3 to 1e-2) brings it below {target:g}. Too much, and the network underfits.",
              "lab.set(l2=3e-3, dropout=0.0); return lab.values()"]
-    got = _lab_values(answer, name, pts, hints)
+    got = handed_in_settings(answer, _LAB_KEYS, "lab.values()", name, pts, hints)
     if isinstance(got, CheckResult):
         return got
     changed = [k for k, v in {**LAB_FIXED, "n_train": LAB_N_TRAIN}.items() if got[k] != v]

@@ -18,7 +18,7 @@ from .. import ops
 from ..widgets.recurrent import gradient_flow
 from ._context import case_rng, own_work
 from ._engine import (CheckResult, Mistake, _mutation_details, _StudentError, check_function, handed_in,
-                      run_student, with_fix)
+                      handed_in_settings, run_student, with_fix)
 from .ch08_lstm import (ADDING_BASELINE, FORGET_KEPT, LSTM_POINTS, adding_baseline, check_adding_baseline,
                         check_forget_bias, check_lstm_cell_backward, check_lstm_num_params, check_lstm_step_forward,
                         lstm_cell_backward, lstm_num_params, lstm_step_forward)
@@ -211,20 +211,6 @@ def check_rnn_backward(student):
 _FLOW_KEYS = {"cell", "T", "scale", "forget_bias"}
 
 
-def _explorer_values(answer, name, pts, hints):
-    """The explorer settings the student handed in, or a CheckResult explaining what is wrong."""
-    got = handed_in(answer, name, pts, hints, "hand in explorer.values() and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    if hasattr(got, "values") and callable(got.values) and not isinstance(got, dict):
-        got = got.values()                                   # the explorer itself
-    if not isinstance(got, dict) or set(got) != _FLOW_KEYS:
-        shown = sorted(got) if isinstance(got, dict) else f"{type(got).__name__} {got!r}"
-        return CheckResult(name, "error", f"expected the dict explorer.values() with the keys {sorted(_FLOW_KEYS)}, "
-                           f"got {shown}.", hints, max_points=pts)
-    return got
-
-
 def check_scale_window(answer):
     """Exercise 8.3: explorer settings (RNN, T = 50) keeping the gradient 30 steps back in [1e-3, 1e3]."""
     name, pts = "Exercise 8.3 (scale_window)", POINTS["scale_window"]
@@ -235,7 +221,7 @@ def check_scale_window(answer):
              f"too small. Even a scale of 1 is not enough, because the tanh derivative 1 - h**2 shrinks every "
              "step; too large a scale makes the gradient explode.",
              "explorer.scale = 2.0; return explorer.values()"]
-    got = _explorer_values(answer, name, pts, hints)
+    got = handed_in_settings(answer, _FLOW_KEYS, "explorer.values()", name, pts, hints)
     if isinstance(got, CheckResult):
         return got
     if got["cell"] != "rnn" or got["T"] != T:

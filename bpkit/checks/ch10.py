@@ -20,7 +20,7 @@ import numpy as np
 from .. import nn, ops
 from ..widgets.attention import HEADS, SENTENCES, _SHARP, attention_map
 from ._context import case_rng, own_work
-from ._engine import CheckResult, Mistake, check_function, handed_in
+from ._engine import CheckResult, Mistake, check_function, handed_in, handed_in_settings
 
 __all__ = ["BLOCK_WIDTHS", "KEY_GRADIENT", "POINTS", "SHARP_HEAD", "attention_backward", "attention_forward",
            "block_num_params", "check_attention_backward", "check_attention_forward", "check_block_num_params",
@@ -418,20 +418,6 @@ def check_block_num_params(student):
 _KEYS = {"sentence", "head", "query", "sharpness", "causal"}
 
 
-def _explorer_values(answer, name, pts, hints):
-    """The explorer settings the student handed in, or a CheckResult explaining what is wrong."""
-    got = handed_in(answer, name, pts, hints, "hand in explorer.values() and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    if hasattr(got, "values") and callable(got.values) and not isinstance(got, dict):
-        got = got.values()                                   # the explorer itself
-    if not isinstance(got, dict) or set(got) != _KEYS:
-        shown = sorted(got) if isinstance(got, dict) else f"{type(got).__name__} {got!r}"
-        return CheckResult(name, "error", f"expected the dict explorer.values() with the keys {sorted(_KEYS)}, "
-                           f"got {shown}.", hints, max_points=pts)
-    return got
-
-
 def _previous_weight(sharpness):
     fixed = SHARP_HEAD
     r = attention_map(fixed["sentence"], fixed["head"], fixed["query"], sharpness, fixed["causal"])
@@ -451,7 +437,7 @@ def check_sharp_head(answer):
              "next slider value.",
              "for a in np.arange(0, 3.01, 0.25): explorer.sharpness = a; if explorer.weight(9) >= 0.9: "
              "return explorer.values()"]
-    got = _explorer_values(answer, name, pts, hints)
+    got = handed_in_settings(answer, _KEYS, "explorer.values()", name, pts, hints)
     if isinstance(got, CheckResult):
         return got
     changed = [k for k in ("sentence", "head", "query", "causal") if got[k] != f[k]]
