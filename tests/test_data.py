@@ -250,9 +250,9 @@ def test_split_with_zero_fractions_keeps_everything_for_training():
 
 # ----------------------------------------------------------------------------- digits
 
-@pytest.fixture(scope="module")
-def offline_digits():
-    """``data.digits()`` loaded with every socket connection refused."""
+def _offline(load):
+    """``load()``, ``load()``, ``load(seed=1)`` and ``load(dtype=np.float32)``, with every socket connection
+    refused."""
     def refuse(*args, **kwargs):
         raise AssertionError(f"network access attempted: {args!r}")
 
@@ -260,9 +260,15 @@ def offline_digits():
     socket.socket.connect = socket.socket.connect_ex = refuse
     socket.create_connection = socket.getaddrinfo = refuse
     try:
-        return data.digits(), data.digits(), data.digits(seed=1), data.digits(dtype=np.float32)
+        return load(), load(), load(seed=1), load(dtype=np.float32)
     finally:
         socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo = saved
+
+
+@pytest.fixture(scope="module")
+def offline_digits():
+    """``data.digits()`` loaded with every socket connection refused."""
+    return _offline(data.digits)
 
 
 def test_digits_split_sizes_shapes_and_dtypes(offline_digits):
@@ -330,16 +336,7 @@ def test_digits_comes_from_the_file_bundled_with_scikit_learn():
 @pytest.fixture(scope="module")
 def offline_mnist():
     """``data.mnist()`` loaded with every socket connection refused."""
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    saved = socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo
-    socket.socket.connect = socket.socket.connect_ex = refuse
-    socket.create_connection = socket.getaddrinfo = refuse
-    try:
-        return data.mnist(), data.mnist(), data.mnist(seed=1), data.mnist(dtype=np.float32)
-    finally:
-        socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo = saved
+    return _offline(data.mnist)
 
 
 def test_mnist_split_sizes_shapes_and_dtypes(offline_mnist):
