@@ -30,6 +30,22 @@ NEURON = '''def neuron(x, w, b):
 TIMEOUT_MS = 120_000
 
 
+def answer_neuron(page, answer):
+    """Type the answer of Exercise 1.1 into the cell ``answer``, run it and its check (the next cell), and wait
+    for the check's correct verdict. JupyterLab and JupyterLite alike."""
+    answer.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(NEURON)                   # no auto-indent: the text goes in as written
+    page.keyboard.press("Shift+Enter")                   # runs the answer, selects the check
+    page.keyboard.press("Shift+Enter")                   # runs the check
+    page.wait_for_function("""() => {
+        const cell = [...document.querySelectorAll('.jp-CodeCell')]
+            .find(c => c.innerText.includes('check_neuron(neuron)'));
+        const out = cell && cell.querySelector('.jp-OutputArea');
+        return out && /\u2714 correct/.test(out.innerText) && !/not attempted/.test(out.innerText);
+    }""")
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("lab")
@@ -125,17 +141,7 @@ def _student_session(page, log, url, work, artifacts):
     answer = page.locator(".jp-CodeCell", has_text="def neuron(x, w, b):").first
     check = page.locator(".jp-CodeCell", has_text="check_neuron(neuron)").first
     assert any("not attempted yet" in t for t in _outputs(check))
-    answer.locator(".cm-content").click()
-    page.keyboard.press("Control+A")
-    page.keyboard.insert_text(NEURON)                   # no auto-indent: the text goes in as written
-    page.keyboard.press("Shift+Enter")                   # runs the answer, selects the check
-    page.keyboard.press("Shift+Enter")                   # runs the check
-    page.wait_for_function("""() => {
-        const cell = [...document.querySelectorAll('.jp-CodeCell')]
-            .find(c => c.innerText.includes('check_neuron(neuron)'));
-        const out = cell && cell.querySelector('.jp-OutputArea');
-        return out && /\u2714 correct/.test(out.innerText) && !/not attempted/.test(out.innerText);
-    }""")
+    answer_neuron(page, answer)
     _wait_idle(page)
     check.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "lab-2-correct-answer.png"))

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import HTML, ROOT
-from test_lab import NEURON
+from test_lab import answer_neuron
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import lite_site  # noqa: E402
@@ -146,17 +146,7 @@ def test_chapter_1_in_the_browser_answer_one_and_see_a_widget(lite_page, site, a
 
         answer = page.locator(".jp-CodeCell", has_text="def neuron(x, w, b):").first
         check = page.locator(".jp-CodeCell", has_text="check_neuron(neuron)").first
-        answer.locator(".cm-content").click()
-        page.keyboard.press("Control+A")
-        page.keyboard.insert_text(NEURON)
-        page.keyboard.press("Shift+Enter")               # runs the answer, selects the check
-        page.keyboard.press("Shift+Enter")               # runs the check
-        page.wait_for_function("""() => {
-            const cell = [...document.querySelectorAll('.jp-CodeCell')]
-                .find(c => c.innerText.includes('check_neuron(neuron)'));
-            const out = cell && cell.querySelector('.jp-OutputArea');
-            return out && /\u2714 correct/.test(out.innerText) && !/not attempted/.test(out.innerText);
-        }""")
+        answer_neuron(page, answer)
         check.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "lite-2-correct-answer.png"))
         text = " ".join(check.locator(".jp-OutputArea-output").all_inner_texts())
