@@ -1,7 +1,7 @@
 """Diagrams of the mechanisms the chapters derive, drawn with matplotlib from the ops themselves.
 
 Each function computes what it draws with bpkit (window positions with the output size of
-``conv2d_forward``, the im2col matrix from its cache, the routed gradient from ``maxpool2d_backward``,
+``conv2d_forward``, the im2col matrix from ``_im2col``, the routed gradient from ``maxpool2d_backward``,
 layer sizes from the model), so a diagram cannot disagree with the code. Every drawn element that a
 test checks carries a ``gid``. Each function returns the ``matplotlib.figure.Figure``; text is at
 least ``bpkit.plot.MIN_FONT_PT`` points, and a figure is at most 6.4 inches wide (the column).
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import conv2d_forward, maxpool2d_backward, maxpool2d_forward
+from .ops.conv import _im2col
 
 __all__ = ["autoencoder_bottleneck", "conv_windows", "im2col", "lstm_cell", "maxpool_routing", "rnn_unrolled"]
 
@@ -74,10 +75,10 @@ def conv_windows(H=5, W=5, kernel=3, stride=2, padding=1):
 
 def im2col(H=3, W=3, kernel=2):
     """im2col for one image of one channel: the pixels (numbered), and the matrix ``cols`` whose
-    column k holds the k-th window, read from ``conv2d_forward``'s cache; window 0 is outlined."""
+    column k holds the k-th window, built by ``bpkit.ops.conv._im2col``; window 0 is outlined."""
     from matplotlib.patches import Rectangle
     x = np.arange(1, H * W + 1, dtype=float).reshape(1, 1, H, W)
-    _, (_, _, cols, _, _) = conv2d_forward(x, np.zeros((1, 1, kernel, kernel)), np.zeros(1))
+    cols = _im2col(x, kernel, kernel, 1)
     fig, (ax, ax_cols) = _figure(6.4, 3.0, 2, [W + 1, cols.shape[1] + 1])
     _grid(ax, x[0, 0], gid="pixel", fmt="{:.0f}")
     ax.add_patch(Rectangle((0, -kernel), kernel, kernel, fill=False, ec=_COLOURS[1], lw=3, gid="window-0"))

@@ -294,7 +294,7 @@ def test_cnn_backward_without_input_grad_gives_the_same_parameter_gradients(rng,
         np.testing.assert_array_equal(model.grads[k], full[k], err_msg=k)
 
 
-def test_conv2d_without_input_grad_skips_col2im(rng, monkeypatch):
+def test_conv2d_without_input_grad_skips_dx(rng, monkeypatch):
     layer = nn.Conv2d(2, 3, 3, rng=rng)
     x = random_array(rng, (2, 2, 5, 5))
     out = layer.forward(x)
@@ -416,11 +416,12 @@ def test_im2col_equals_the_window_view_and_col2im_is_its_adjoint(rng, shape, K, 
 @pytest.mark.parametrize("N, block", [(6, 4), (3, 1), (2, 8)])
 @pytest.mark.parametrize("s, p", [(1, 1), (2, 0), (2, 2)])
 def test_conv2d_backward_in_blocks_equals_one_scatter_over_the_windows(rng, monkeypatch, N, block, s, p):
-    """``conv2d_backward`` takes the window gradients and col2im ``_BLOCK`` images at a time; the
-    clear version forms all of ``W_mat.T @ G`` and adds each window back with ``np.add.at``.
-    The last block may be shorter than the others (N = 6, blocks of 4)."""
-    from bpkit.ops import conv
+    """``conv2d_backward`` works ``_BLOCK`` images at a time (col2im for strides above 1, the rows of
+    ``_conv_rows`` for stride 1); the clear version forms all of ``W_mat.T @ G`` and adds each
+    window back with ``np.add.at``. The last block may be shorter than the others (N = 6, blocks of 4)."""
+    from bpkit.ops import _conv_rows, conv
     monkeypatch.setattr(conv, "_BLOCK", block)
+    monkeypatch.setattr(_conv_rows, "_BLOCK", block)
     x, W, b = random_array(rng, (N, 2, 7, 6)), random_array(rng, (3, 2, 3, 2)), random_array(rng, (3,))
     out, cache = ops.conv2d_forward(x, W, b, stride=s, padding=p)
     dout = random_array(rng, out.shape)
@@ -461,3 +462,79 @@ def test_maxpool_offset_loop_equals_an_argmax_over_each_window(rng, K, S):
     n, c, i, j = np.indices(out.shape)
     np.add.at(ref, (n, c, i * SH + k // KW, j * SW + k % KW), dout)
     np.testing.assert_allclose(dx, ref, rtol=1e-14, atol=1e-15)
+
+
+CONV_SHAPES = [((5, 3, 7, 6), (4, 3, 3, 3), 1), ((2, 2, 5, 8), (3, 2, 2, 3), 0), ((3, 1, 4, 4), (2, 1, 1, 1), 2),
+               ((1, 4, 6, 5), (2, 4, 5, 2), 2), ((4, 2, 3, 9), (1, 2, 3, 1), 0)]
+
+
+@pytest.mark.parametrize("x_shape, W_shape, p", CONV_SHAPES)
+@pytest.mark.parametrize("block", [16, 2])
+def test_stride_one_rows_route_equals_im2col(rng, monkeypatch, x_shape, W_shape, p, block):
+    """With stride 1, ``conv2d_forward`` and ``conv2d_backward`` take the rows route of ``_conv_rows``
+    (one product per kernel offset on shifted rows, in blocks of images); the chapter shows the im2col
+    route. Both must give the same ``out``, ``dx``, ``dW`` and ``db``, for any kernel shape, padding and
+    block size, including a short last block, and so must ``Conv2d.backward`` without ``dx``."""
+    from bpkit.ops import _conv_rows
+    from bpkit.ops.conv import _conv2d_param_grads, _im2col_conv, _im2col_conv_backward
+    monkeypatch.setattr(_conv_rows, "_BLOCK", block)
+    x, W, b = random_array(rng, x_shape), random_array(rng, W_shape), random_array(rng, W_shape[:1])
+    out, cache = ops.conv2d_forward(x, W, b, padding=p)
+    assert cache[2] is x, "stride 1 keeps x, not the windows"
+    ref_out, cols = _im2col_conv(x, W, b, 1, p)
+    np.testing.assert_allclose(out, ref_out, rtol=1e-12, atol=1e-12)
+    dout = random_array(rng, out.shape)
+    got = ops.conv2d_backward(dout, cache)
+    ref = _im2col_conv_backward(dout, (x.shape, W, cols, 1, p))
+    for name, g, r in zip(("dx", "dW", "db"), got, ref):
+        assert g.shape == r.shape and g.dtype == r.dtype and g.flags.c_contiguous, name
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12, err_msg=name)
+    for name, g, r in zip(("dW", "db"), _conv2d_param_grads(dout, cache), ref[1:]):
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_stride_one_rows_route_does_not_read_past_the_edge(rng):
+    """Each output row of the rows route also computes ``KW - 1`` positions that straddle two image
+    rows, and the last kernel offset reads into a spare row; none of it may reach the result. A huge
+    value in the image's last column and row would show up in any output that read past the edge."""
+    x = np.zeros((1, 1, 4, 5))
+    x[0, 0, :, -1] = 1e300
+    x[0, 0, -1, :] = 1e300
+    W = np.ones((1, 1, 2, 2))
+    out, cache = ops.conv2d_forward(x, W, np.zeros(1))
+    np.testing.assert_array_equal(out[0, 0, :-1, :-1], 0.0)
+    dx, dW, db = ops.conv2d_backward(np.ones_like(out), cache)
+    np.testing.assert_array_equal(dx[0, 0], [[1, 2, 2, 2, 1], [2, 4, 4, 4, 2], [2, 4, 4, 4, 2], [1, 2, 2, 2, 1]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv2d_gives_the_same_bits_on_one_thread_and_on_two(rng, monkeypatch, dtype):
+    """The rows route splits the batch into blocks that run on as many threads as NumPy's BLAS uses.
+    The blocks and the order in which their ``dW`` are summed do not depend on the threads, so the
+    results must be identical bit for bit, and BLAS must get its threads back afterwards."""
+    pytest.importorskip("threadpoolctl")
+    from bpkit.ops import _conv_rows, _threads
+    monkeypatch.setattr(_conv_rows, "_BLOCK", 3)
+    x, W, b = (random_array(rng, s).astype(dtype) for s in ((10, 3, 9, 8), (4, 3, 3, 3), (4,)))
+    results = {}
+    for n in (1, 2):
+        monkeypatch.setattr(_threads, "blas_threads", lambda n=n: n)
+        out, cache = ops.conv2d_forward(x, W, b, padding=1)
+        results[n] = (out,) + ops.conv2d_backward(np.cos(out), cache)
+    for name, one, two in zip(("out", "dx", "dW", "db"), results[1], results[2]):
+        np.testing.assert_array_equal(one, two, err_msg=name)
+    monkeypatch.undo()
+    before = _threads.blas_threads()
+    seen = _threads.map_blocks(lambda i: (i, _threads.blas_threads()), range(4)) if before > 1 else None
+    assert _threads.blas_threads() == before
+    if seen is not None:
+        assert [i for i, _ in seen] == [0, 1, 2, 3] and all(t == 1 for _, t in seen), seen
+
+
+def test_map_blocks_keeps_the_order_and_runs_serially_with_one_thread(monkeypatch):
+    from bpkit.ops import _threads
+    monkeypatch.setattr(_threads, "blas_threads", lambda: 1)
+    import threading
+    main = threading.get_ident()
+    assert _threads.map_blocks(lambda i: (i * i, threading.get_ident() == main), range(5)) == \
+        [(i * i, True) for i in range(5)]

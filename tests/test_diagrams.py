@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bpkit import diagrams, ops  # noqa: E402
+from bpkit.ops.conv import _im2col_conv  # noqa: E402
 from bpkit.plot import min_font_pt  # noqa: E402
 from bpkit.widgets.autoencoder import build_autoencoder  # noqa: E402
 
@@ -57,8 +58,11 @@ def test_conv_windows_start_where_the_convolution_reads(H, W, k, s, p):
 def test_im2col_draws_the_matrix_of_conv2d_forward():
     fig = diagrams.im2col(3, 4, kernel=2)
     x = np.arange(1, 13, dtype=float).reshape(1, 1, 3, 4)
-    _, (_, _, cols, _, _) = ops.conv2d_forward(x, np.zeros((1, 1, 2, 2)), np.zeros(1))
+    W = np.array([[[[1.0, -2.0], [3.0, 0.5]]]])
+    out, cols = _im2col_conv(x, W, np.zeros(1), 1, 0)
     assert np.array_equal(_texts(fig, "cols", cols.shape), cols)
+    # the drawn matrix is the one the convolution multiplies, whichever route conv2d_forward takes
+    np.testing.assert_allclose(W.reshape(1, -1) @ cols, ops.conv2d_forward(x, W, np.zeros(1))[0].reshape(1, -1))
     outline = _by_gid(fig, "window-0")["window-0"]
     assert outline.get_xy() == (0, -2) and outline.get_width() == 2, "window 0 is column 0: pixels 1, 2, 5, 6"
     assert cols[:, 0].tolist() == [1, 2, 5, 6]

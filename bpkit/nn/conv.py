@@ -82,9 +82,9 @@ class Conv2d(Module):
         _layer_dout(self, dout, (cache[0][0], self.F) + self._out_hw(cache[0]))
         if input_grad:
             dx, dW, db = conv2d_backward(dout, cache)
-        else:                                   # only the parameter gradients: no col2im
+        else:                                   # only the parameter gradients: no dx
             dout = _conv2d_dout(dout, cache, f"{self!r}.backward")
-            dx, (_, dW, db) = None, _conv2d_param_grads(dout, cache)
+            dx, (dW, db) = None, _conv2d_param_grads(dout, cache)
         self._grads["W"] = dW
         if "b" in self._params:
             self._grads["b"] = db

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _conv_rows
 from ._args import _conv2d_args, _conv2d_dout, _pool_args, _pool_dout
 
 __all__ = ["conv2d_forward", "conv2d_backward", "maxpool2d_forward", "maxpool2d_backward",
            "avgpool2d_forward", "avgpool2d_backward"]
 
-_BLOCK = 4   # images per block in conv2d_backward's col2im (4 to 8 measured fastest on 28 x 28)
+_BLOCK = 4   # images per block in _im2col_conv_backward's col2im (4 to 8 measured fastest on 28 x 28)
 
 
 def _windows(x, KH, KW, SH, SW):
@@ -71,11 +72,10 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
 
     with $s$ the stride and $x_{\text{pad}}$ the input with ``padding`` zeros around each image.
     Every output sums the products of one filter with one window of the input, so the whole
-    layer is one matrix product (im2col): the windows become the columns of a matrix ``cols``
-    of shape (C KH KW, N H_out W_out), and ``W.reshape(F, -1) @ cols`` gives every output at once.
-    We take that product one image at a time (the columns of one image are a (C KH KW, H_out W_out)
-    block of ``cols``): the output comes out in (N, F, H_out W_out) order, with no transpose,
-    and each product's operands fit in the processor's cache.
+    layer is one matrix product over the windows (im2col, :func:`_im2col_conv`). With stride 1,
+    the common case, the same sum is taken as one product per kernel offset on shifted rows of
+    pixels, in blocks of images that can run on several threads (:mod:`bpkit.ops._conv_rows`):
+    the same numbers up to rounding, without the matrix of windows.
 
     Parameters
     ----------
@@ -95,9 +95,18 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
     out : ndarray, shape (N, F, H_out, W_out)
         With ``H_out = (H + 2*padding - KH) // stride + 1`` and the same rule for ``W_out``.
     cache : tuple
-        ``(x.shape, W, cols, stride, padding)``, what :func:`conv2d_backward` needs.
+        ``(x.shape, W, data, stride, padding)``, what :func:`conv2d_backward` needs: ``data`` is
+        the input ``x`` for stride 1 (its rows are read again) and the windows ``cols`` otherwise.
     """
     x, W, b, s, p = _conv2d_args(x, W, b, stride, padding)
+    if s == 1:                                    # the same sum, without cols: _conv_rows
+        return _conv_rows.forward(x, W, b, p), (x.shape, W, x, s, p)
+    out, cols = _im2col_conv(x, W, b, s, p)
+    return out, (x.shape, W, cols, s, p)
+
+
+def _im2col_conv(x, W, b, s, p):
+    """``(out, cols)``: the convolution as one matrix product over the windows of ``x``."""
     N, C = x.shape[:2]
     F, _, KH, KW = W.shape
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
@@ -107,8 +116,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
     per_image = cols.reshape(-1, N, H_out * W_out).transpose(1, 0, 2)
     out = W.reshape(F, -1) @ per_image            # (N, F, H_out W_out)
     out += b[:, None]
-    out = out.reshape(N, F, H_out, W_out)
-    return out, (x.shape, W, cols, s, p)
+    return out.reshape(N, F, H_out, W_out), cols
 
 
 def conv2d_backward(dout, cache):
@@ -118,10 +126,8 @@ def conv2d_backward(dout, cache):
     (F, N H_out W_out), the layer is the affine map $W_{\text{mat}}\,\texttt{cols} + b$, so as
     for a dense layer $\texttt{dW} = G\,\texttt{cols}^\top$ and $\texttt{db}$ sums $G$ over
     its columns. The gradient for the windows, $W_{\text{mat}}^\top G$, goes back to the pixels
-    the windows were cut from (col2im): a pixel sums the gradients of every window that
-    contains it, which we add up one kernel offset $(k, l)$ at a time. Both steps run on
-    ``_BLOCK`` images at a time, so that the window gradients of a block stay in the processor's
-    cache between the product and the additions.
+    the windows were cut from (col2im, :func:`_im2col_conv_backward`). With stride 1 the same
+    sums run one kernel offset at a time on rows of pixels (:mod:`bpkit.ops._conv_rows`).
 
     Parameters
     ----------
@@ -136,8 +142,16 @@ def conv2d_backward(dout, cache):
     db : ndarray, shape (F,)
     """
     dout = _conv2d_dout(dout, cache, "conv2d_backward")
+    _, W, data, s, p = cache
+    if s == 1:                                    # data is x: _conv_rows
+        return _conv_rows.backward(dout, data, W, p)
+    return _im2col_conv_backward(dout, cache)
+
+
+def _im2col_conv_backward(dout, cache):
+    """``(dx, dW, db)`` from ``cols``: products with the window matrix, then col2im."""
     (N, C, H, Wd), W, cols, s, p = cache
-    _, dW, db = _conv2d_param_grads(dout, cache)
+    dW, db = _im2col_param_grads(dout, W, cols)
     F, _, KH, KW = W.shape
     H_out, W_out = dout.shape[2:]
     dxp = np.zeros((N, C, H + 2 * p, Wd + 2 * p), dtype=dout.dtype)
@@ -151,11 +165,18 @@ def conv2d_backward(dout, cache):
 
 
 def _conv2d_param_grads(dout, cache):
-    """``(G, dW, db)`` with ``G`` = ``dout`` as a matrix (F, N H_out W_out); shared with ``Conv2d.backward``."""
-    _, W, cols, _, _ = cache
+    """``(dW, db)`` alone: ``Conv2d.backward`` needs no ``dx`` in a network's first layer."""
+    _, W, data, s, p = cache
+    if s == 1:                                    # data is x
+        return _conv_rows.backward(dout, data, W, p, input_grad=False)[1:]
+    return _im2col_param_grads(dout, W, data)
+
+
+def _im2col_param_grads(dout, W, cols):
+    """``(dW, db)`` as for a dense layer, with ``dout`` as a matrix G (F, N H_out W_out)."""
     G = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(W.shape[0], cols.shape[1])   # columns as in cols
     dW = np.ascontiguousarray((cols @ G.T).T)    # (F, C KH KW): faster than G @ cols.T
-    return G, dW.reshape(W.shape), G.sum(axis=1)
+    return dW.reshape(W.shape), G.sum(axis=1)
 
 
 def maxpool2d_forward(x, kernel_size=2, stride=None):
