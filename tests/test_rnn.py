@@ -232,7 +232,8 @@ def test_lstm_fast_sequence_path_equals_the_clear_step_functions(rng):
         hp, cp = rng.normal(size=(3, 5)).astype(dtype), rng.normal(size=(3, 5)).astype(dtype)
         want_h, want_c, _ = _lstm_cell(a, hp, cp, Wh)
         buf, c, tc, hh = np.empty((3, 20), dtype), np.empty((3, 5), dtype), np.empty((3, 5), dtype), np.empty((3, 5), dtype)
-        got_h = _lstm_cell_into(a, hp, cp, Wh, buf, c, tc, hh)
+        half = np.r_[np.full(15, 0.5), np.ones(5)].astype(dtype)    # i, f, o halved, as lstm_forward does
+        got_h = _lstm_cell_into(a * half, hp, cp, Wh * half, buf, c, tc, hh, half, 1 - half)
         np.testing.assert_allclose(got_h, want_h, rtol=tol, atol=tol)
         np.testing.assert_allclose(c, want_c, rtol=tol, atol=tol)
 

@@ -12,7 +12,7 @@ import numpy as np
 from .._checks import as_float_array
 from ..init import get_initializer
 from ..ops._args import _sequence_dh
-from ..ops.recurrent import _lstm_bptt, _recurrent_param_grads, _rnn_bptt, lstm_forward, lstm_step_forward, rnn_forward
+from ..ops.recurrent import _lstm_bptt, _lstm_grads, _recurrent_param_grads, _rnn_bptt, lstm_forward, lstm_step_forward, rnn_forward
 from ._args import (_check_init_shape, _forget_bias, _init_name, _last_step_input, _layer_args, _forward_dout,
                     _sequence_dout, _sequence_input, _time_dout, _time_input, _wrapped_module)
 from .module import Module, takes_input_grad
@@ -174,7 +174,9 @@ class LSTM(_Recurrent):
         cache = _sequence_dout(self, dout)
         da, self.dh0, self.dc0 = _lstm_bptt(_sequence_dh(dout, cache, f"{self!r}.backward"), cache)
         x, h0, _, _, h = cache[:5]
-        return self._set_grads(x, h0, h, da, input_grad)
+        dx, *grads = _lstm_grads(x, h0, h, da, self.Wx, input_grad)   # da is time first
+        self._grads["Wx"], self._grads["Wh"], self._grads["b"] = grads
+        return dx
 
     def extra_repr(self):
         return super().extra_repr() + ("" if self.forget_bias == 1.0 else f", forget_bias={self.forget_bias}")

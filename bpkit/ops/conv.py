@@ -207,10 +207,12 @@ def maxpool2d_forward(x, kernel_size=2, stride=None):
     offsets = list(_offsets(KH, KW, SH, SW, H_out, W_out))
     out = x[:, :, offsets[0][2], offsets[0][3]].copy()              # (N, C, H_out, W_out): offset (0, 0) first
     argmax = np.zeros(out.shape, dtype=np.min_scalar_type(KH * KW - 1))
+    larger, q_where = np.empty(out.shape, dtype=bool), np.empty_like(argmax)
     for q, (_, _, rows, cols) in enumerate(offsets[1:], start=1):  # then every other offset of the window
         xq = x[:, :, rows, cols]
-        larger = xq > out                                           # strictly: ties keep the first maximum
-        argmax += larger * (q - argmax)                             # q where larger (faster than argmax[larger] = q)
+        np.greater(xq, out, out=larger)                             # strictly: ties keep the first maximum
+        np.multiply(larger, argmax.dtype.type(q), out=q_where)      # q where larger, else 0; and as every
+        np.maximum(argmax, q_where, out=argmax)                     # earlier offset is < q: argmax = q there
         np.maximum(out, xq, out=out)
     return out, (x.shape, argmax, (KH, KW), (SH, SW))
 
@@ -227,14 +229,17 @@ def maxpool2d_backward(dout, cache):
     """
     dout = _pool_dout(dout, cache, "maxpool2d_backward")
     x_shape, argmax, (KH, KW), (SH, SW) = cache
-    dx = np.zeros(x_shape, dtype=dout.dtype)
+    H_out, W_out = argmax.shape[2:]
+    tiled = (SH, SW) == (KH, KW) and x_shape[2:] == (H_out * KH, W_out * KW)   # every input in one window
+    dx = (np.empty if tiled else np.zeros)(x_shape, dtype=dout.dtype)
     apart = SH >= KH and SW >= KW                                   # windows do not overlap: each input in one at most
-    offsets = _offsets(KH, KW, SH, SW, *argmax.shape[2:])
-    for q, (_, _, rows, cols) in enumerate(offsets):
-        if apart:                                                   # the windows whose maximum sat at offset q
-            np.multiply(dout, argmax == q, out=dx[:, :, rows, cols])
+    at_q = np.empty(argmax.shape, dtype=bool)
+    for q, (_, _, rows, cols) in enumerate(_offsets(KH, KW, SH, SW, H_out, W_out)):
+        np.equal(argmax, q, out=at_q)                               # the windows whose maximum sat at offset q
+        if apart:
+            np.multiply(dout, at_q, out=dx[:, :, rows, cols])
         else:
-            dx[:, :, rows, cols] += dout * (argmax == q)
+            dx[:, :, rows, cols] += dout * at_q
     return dx
 
 

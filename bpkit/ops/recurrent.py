@@ -286,52 +286,64 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     x, h0, Wx, Wh, b, c0_arr = _lstm_args(x, h0, Wx, Wh, b, c0)
     N, T, D = x.shape
     H = h0.shape[1]
-    xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)   # the input part of every step: one product
-    h = np.empty((N, T, H), dtype=xw.dtype)
-    steps = _Steps(T, N, H, xw.dtype)                # every step's i, f, o, g, c and tanh(c), filled in place
+    steps = _Steps(T, N, H, np.result_type(x, Wx))   # every step's i, f, o, g, c and tanh(c), filled in place
+    half = np.ones(4 * H, dtype=steps.gates.dtype)   # z / 2 for the sigmoid gates (see _lstm_cell_into)
+    half[:3 * H] = 0.5
+    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * N, D)
+    np.matmul(x_tm, Wx * half, out=steps.gates.reshape(T * N, 4 * H))   # the input part of every step: one product
+    steps.gates += b * half
     steps.cs[0] = 0 if c0_arr is None else c0_arr
-    h_t = h0
+    h = np.empty((N, T, H), dtype=steps.gates.dtype)
+    hWh = np.empty((N, 4 * H), dtype=steps.gates.dtype)
+    Wh_half, shift, h_t = Wh * half, 1 - half, h0
     for t in range(T):                               # the recurrence: one step after the other
-        h_t = _lstm_cell_into(xw[:, t], h_t, steps.cs[t], Wh, steps.gates[t], steps.cs[t + 1], steps.tcs[t],
-                              h[:, t])
-    steps.extend((steps.cs[t],) + tuple(steps.gates[t].reshape(N, 4, H).transpose(1, 0, 2)) + (steps.tcs[t],)
-                 for t in range(T))
+        h_t = _lstm_cell_into(steps.gates[t], h_t, steps.cs[t], Wh_half, hWh, steps.cs[t + 1], steps.tcs[t],
+                              h[:, t], half, shift)
     return h, (x, h0, Wx, Wh, h, steps, c0_arr is not None)
 
 
-class _Steps(list):
-    """:func:`lstm_forward`'s per-step caches ``(c_prev, i, f, o, g, tanh(c))``, a list with one tuple per step.
+class _Steps:
+    """:func:`lstm_forward`'s per-step caches ``(c_prev, i, f, o, g, tanh(c))``: a sequence with one tuple per step.
 
     The tuples are views of three buffers kept as attributes, which :func:`_lstm_bptt` reads whole:
     ``gates`` (T, N, 4H), the gates i, f, o, g of every step; ``cs`` (T + 1, N, H), the cell state
-    each step reads (``cs[0]`` is ``c0``) and the last one; ``tcs`` (T, N, H), ``tanh(c)``.
+    each step reads (``cs[0]`` is ``c0``) and the last one; ``tcs`` (T, N, H), ``tanh(c)``. A step's
+    tuple is made when it is asked for (``steps[t]``, ``steps[-1]``, a loop).
     """
 
     def __init__(self, T, N, H, dtype):
-        super().__init__()
         self.gates = np.empty((T, N, 4 * H), dtype=dtype)
         self.cs = np.empty((T + 1, N, H), dtype=dtype)
         self.tcs = np.empty((T, N, H), dtype=dtype)
 
+    def __len__(self):
+        return len(self.gates)
 
-def _lstm_cell_into(xw, h_prev, c_prev, Wh, a, c, tc, h):
+    def __getitem__(self, t):
+        if isinstance(t, slice):
+            return [self[k] for k in range(*t.indices(len(self)))]
+        t = range(len(self))[t]                      # negative steps count from the end; IndexError past it
+        N, G = self.gates.shape[1:]
+        return (self.cs[t],) + tuple(self.gates[t].reshape(N, 4, G // 4).transpose(1, 0, 2)) + (self.tcs[t],)
+
+
+def _lstm_cell_into(a, h_prev, c_prev, Wh_half, hWh, c, tc, h, half, shift):
     r""":func:`_lstm_cell` for :func:`lstm_forward`, writing into the arrays it is given.
 
-    ``a`` (N, 4H) receives the pre-activations and then the gates i, f, o, g; ``c``, ``tc`` and
-    ``h`` (N, H) the cell, ``tanh(c)`` and the hidden state, which it returns. The maths is
-    that of :func:`_lstm_cell`; the sigmoid is written $\sigma(z) = (1 + \tanh(z / 2)) / 2$, the same
-    function, finite everywhere and cheaper than the two-branch form. ``tests/test_rnn.py``
-    keeps the two equal.
+    The sigmoid is written $\sigma(z) = (1 + \tanh(z / 2)) / 2$, the same function, finite
+    everywhere and cheaper than the two-branch form; the halving is done once for all steps, in
+    the weights: ``a`` (N, 4H) holds the input part $x_t W_x + b$ of the pre-activations, its
+    i, f, o blocks halved, on entry, ``Wh_half`` is $W_h$ with the same blocks halved (halving
+    is exact in floating point; ``half`` (4H,) is 0.5 on those blocks and 1 on g, ``shift`` is
+    ``1 - half``), and ``a`` receives the gates i, f, o, g. ``hWh`` (N, 4H) is room
+    for $h_{t-1} W_h$; ``c``, ``tc`` and ``h`` (N, H) receive the cell, ``tanh(c)`` and the hidden
+    state, which it returns. ``tests/test_rnn.py`` keeps this equal to :func:`_lstm_cell`.
     """
     H = h_prev.shape[1]
-    np.matmul(h_prev, Wh, out=a)
-    a += xw                                          # (N, 4H): pre-activations of the gates i, f, o, g
-    ifo = a[:, :3 * H]
-    ifo *= 0.5
-    np.tanh(ifo, out=ifo)
-    ifo *= 0.5
-    ifo += 0.5                                       # sigmoid of the three gates, in place
-    np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])          # the candidate g
+    a += np.matmul(h_prev, Wh_half, out=hWh)         # (N, 4H): z/2 for i, f, o and z for g
+    np.tanh(a, out=a)
+    a *= half
+    a += shift                                       # (1 + tanh(z / 2)) / 2 for i, f, o; g = tanh(z) stays
     i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
     np.multiply(f, c_prev, out=c)
     c += i * g
@@ -368,20 +380,41 @@ def lstm_backward(dh, cache):
     dh = _sequence_dh(dh, cache, "lstm_backward")
     x, h0, Wx, Wh, h, _, c0_given = cache
     da, dh0, dc0 = _lstm_bptt(dh, cache)
-    N, T, D = x.shape
-    dx = (da.reshape(N * T, -1) @ np.ascontiguousarray(Wx.T)).reshape(N, T, D)   # one product for all steps
-    grads = (dx, dh0) + _recurrent_param_grads(x, h0, h, da)
+    dx, dWx, dWh, db = _lstm_grads(x, h0, h, da, Wx)
+    grads = (dx, dh0, dWx, dWh, db)
     return grads + (dc0,) if c0_given else grads
 
 
+def _lstm_grads(x, h0, h, da, Wx, input_grad=True):
+    """``(dx, dWx, dWh, db)`` from ``da`` (T, N, 4H), time first as :func:`_lstm_bptt` leaves it.
+
+    :func:`_recurrent_param_grads` with the steps stacked time first: ``x`` and the states each
+    step read are put in that order (small copies), rather than ``da``, the largest array.
+    ``dx`` is None without ``input_grad``.
+    """
+    N, T, D = x.shape
+    H = h0.shape[1]
+    da2 = da.reshape(T * N, -1)
+    h_prev = np.empty((T, N, H), dtype=h.dtype)      # the state each step read, time first
+    h_prev[0] = h0
+    h_prev[1:] = h[:, :-1].transpose(1, 0, 2)
+    dWh = h_prev.reshape(T * N, H).T @ da2
+    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * N, D)
+    dWx = x_tm.T @ da2
+    dx = None
+    if input_grad:                                   # one product for all steps, back to (N, T, D)
+        dx = np.ascontiguousarray((da2 @ np.ascontiguousarray(Wx.T)).reshape(T, N, D).transpose(1, 0, 2))
+    return dx, dWx, dWh, da2.sum(axis=0)
+
+
 def _lstm_bptt(dh, cache):
-    """The loop of :func:`lstm_backward`: ``da`` (N, T, 4H) for every step, ``dh0`` and ``dc0``.
+    """The loop of :func:`lstm_backward`: ``da`` (T, N, 4H), time first, for every step, ``dh0`` and ``dc0``.
 
     The maths of :func:`_lstm_cell_backward` (``tests/test_rnn.py`` keeps the two equal), arranged
     for speed: what does not depend on the gradients flowing back, the gate derivatives times
     their partners (``g i (1 - i)``, ``c_prev f (1 - f)``, ``tanh(c) o (1 - o)``, ``i (1 - g^2)``)
-    and ``o (1 - tanh^2 c)``, is computed for all steps at once before the loop, into the array
-    that becomes ``da``. Each step then multiplies its block by ``dc`` or ``dh`` in place, and
+    and ``o (1 - tanh^2 c)``, is computed for all steps at once before the loop, in place in the
+    one array that becomes ``da`` (large temporaries cost fresh memory on every call). Each step then multiplies its block by ``dc`` or ``dh`` in place, and
     passes back one matrix product with a contiguous ``Wh.T``.
     """
     _, h0, _, Wh, h, steps, _ = cache
@@ -390,13 +423,17 @@ def _lstm_bptt(dh, cache):
         steps = _steps_from_list(steps, N, H)
     gates, tcs, c_prev = steps.gates, steps.tcs, steps.cs[:-1]
     i, f, o, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
-    da = gates[..., :3 * H] * (1 - gates[..., :3 * H])             # (T, N, 4H), time first: sigmoid'
-    da = np.concatenate([da, 1 - g * g], axis=-1)                  # and tanh' of the candidate
+    da = np.subtract(1, gates)                                     # (T, N, 4H), time first
+    da[..., :3 * H] *= gates[..., :3 * H]                          # sigmoid' of i, f, o
+    np.multiply(g, g, out=da[..., 3 * H:])
+    np.subtract(1, da[..., 3 * H:], out=da[..., 3 * H:])           # and tanh' of the candidate
     da[..., :H] *= g
     da[..., H:2 * H] *= c_prev
     da[..., 2 * H:3 * H] *= tcs
     da[..., 3 * H:] *= i
-    o_dtc = o * (1 - tcs * tcs)                                    # dh -> dc through h = o tanh(c)
+    o_dtc = np.multiply(tcs, tcs)                                  # dh -> dc through h = o tanh(c)
+    np.subtract(1, o_dtc, out=o_dtc)
+    o_dtc *= o
     WhT = np.ascontiguousarray(Wh.T)
     dh_next, dc_next = np.zeros_like(h0), np.zeros_like(h0)        # gradients reaching step t from t + 1
     for t in reversed(range(T)):
@@ -409,7 +446,7 @@ def _lstm_bptt(dh, cache):
         d[:, 3] *= dc                                # g
         dc_next = dc * f[t]
         dh_next = da[t] @ WhT
-    return np.ascontiguousarray(da.transpose(1, 0, 2)), dh_next, dc_next   # (N, T, 4H), as the products want it
+    return da, dh_next, dc_next
 
 
 def _steps_from_list(steps, N, H):
