@@ -12,6 +12,7 @@ order, so the numbers do not depend on the machine.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -46,16 +47,35 @@ def blas_threads():
 
 
 def map_blocks(fn, items):
-    """``[fn(item) for item in items]``, on ``blas_threads()`` threads when there are several."""
+    """``[fn(item) for item in items]``, on ``blas_threads()`` threads when there are several.
+
+    The calling thread works too: it and the pool's threads take the next item until none is left
+    (an exception in any of them is raised here, after all have stopped).
+    """
     items = list(items)
     n = min(blas_threads(), len(items))
     if n < 2:
         return [fn(item) for item in items]
     with _lock:
-        if _state["pool_size"] < n:
+        if _state["pool_size"] < n - 1:
             if _state["pool"] is not None:
                 _state["pool"].shutdown(wait=False)
-            _state["pool"], _state["pool_size"] = ThreadPoolExecutor(n, thread_name_prefix="bpkit"), n
+            _state["pool"] = ThreadPoolExecutor(n - 1, thread_name_prefix="bpkit")
+            _state["pool_size"] = n - 1
         pool = _state["pool"]
+    results, taken = [None] * len(items), itertools.count()
+
+    def work():
+        while (k := next(taken)) < len(items):      # next() on a count is atomic: no item runs twice
+            results[k] = fn(items[k])
+
     with _controller().limit(limits=1):
-        return list(pool.map(fn, items))
+        helpers = [pool.submit(work) for _ in range(n - 1)]
+        try:
+            work()
+        finally:
+            for helper in helpers:
+                helper.exception()                   # wait for every helper before BLAS gets its threads back
+        for helper in helpers:
+            helper.result()
+    return results
