@@ -538,3 +538,25 @@ def test_map_blocks_keeps_the_order_and_runs_serially_with_one_thread(monkeypatc
     main = threading.get_ident()
     assert _threads.map_blocks(lambda i: (i * i, threading.get_ident() == main), range(5)) == \
         [(i * i, True) for i in range(5)]
+
+
+@pytest.mark.parametrize("shape, K, S", [((2, 3, 8, 6), 2, 2), ((1, 2, 9, 9), 3, 3), ((2, 1, 7, 6), 2, 2),
+                                         ((1, 2, 6, 6), 2, 3)])
+def test_maxpool2d_backward_writes_every_input_when_the_windows_tile_the_image(rng, shape, K, S):
+    """When the windows tile the image exactly (stride = kernel, sizes divisible), ``maxpool2d_backward``
+    starts from an uninitialised array and writes each input once; otherwise (an edge left over,
+    gaps between windows) it starts from zeros. Memory full of NaN just freed must not leak through."""
+    x = random_array(rng, shape)
+    out, cache = ops.maxpool2d_forward(x, K, S)
+    dout = random_array(rng, out.shape)
+    for _ in range(3):
+        junk = np.full(shape, np.nan)
+        del junk
+        dx = ops.maxpool2d_backward(dout, cache)
+        assert np.isfinite(dx).all()
+    want = np.zeros(shape)
+    for n, c, i, j in np.ndindex(out.shape):
+        win = x[n, c, i * S:i * S + K, j * S:j * S + K]
+        k, l = np.unravel_index(np.argmax(win), win.shape)
+        want[n, c, i * S + k, j * S + l] += dout[n, c, i, j]
+    np.testing.assert_array_equal(dx, want)

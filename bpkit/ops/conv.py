@@ -230,13 +230,14 @@ def maxpool2d_backward(dout, cache):
     dout = _pool_dout(dout, cache, "maxpool2d_backward")
     x_shape, argmax, (KH, KW), (SH, SW) = cache
     H_out, W_out = argmax.shape[2:]
-    tiled = (SH, SW) == (KH, KW) and x_shape[2:] == (H_out * KH, W_out * KW)   # every input in one window
+    apart = SH >= KH and SW >= KW         # each input in one window at most
+    tiled = (SH, SW) == (KH, KW) and x_shape[2:] == (H_out * SH, W_out * SW)
     dx = (np.empty if tiled else np.zeros)(x_shape, dtype=dout.dtype)
-    apart = SH >= KH and SW >= KW                                   # windows do not overlap: each input in one at most
     at_q = np.empty(argmax.shape, dtype=bool)
-    for q, (_, _, rows, cols) in enumerate(_offsets(KH, KW, SH, SW, H_out, W_out)):
-        np.equal(argmax, q, out=at_q)                               # the windows whose maximum sat at offset q
-        if apart:
+    offsets = _offsets(KH, KW, SH, SW, H_out, W_out)
+    for q, (_, _, rows, cols) in enumerate(offsets):
+        np.equal(argmax, q, out=at_q)     # windows whose maximum is at q
+        if apart:                         # tiled: every input written once
             np.multiply(dout, at_q, out=dx[:, :, rows, cols])
         else:
             dx[:, :, rows, cols] += dout * at_q
