@@ -422,6 +422,7 @@ def test_conv2d_backward_in_blocks_equals_one_scatter_over_the_windows(rng, monk
     from bpkit.ops import _conv_rows, conv
     monkeypatch.setattr(conv, "_BLOCK", block)
     monkeypatch.setattr(_conv_rows, "_BLOCK", block)
+    monkeypatch.setattr(conv, "_ROWS_MIN_CHANNELS", 1)             # the rows route even for 2 channels
     x, W, b = random_array(rng, (N, 2, 7, 6)), random_array(rng, (3, 2, 3, 2)), random_array(rng, (3,))
     out, cache = ops.conv2d_forward(x, W, b, stride=s, padding=p)
     dout = random_array(rng, out.shape)
@@ -475,9 +476,10 @@ def test_stride_one_rows_route_equals_im2col(rng, monkeypatch, x_shape, W_shape,
     (one product per kernel offset on shifted rows, in blocks of images); the chapter shows the im2col
     route. Both must give the same ``out``, ``dx``, ``dW`` and ``db``, for any kernel shape, padding and
     block size, including a short last block, and so must ``Conv2d.backward`` without ``dx``."""
-    from bpkit.ops import _conv_rows
+    from bpkit.ops import _conv_rows, conv
     from bpkit.ops.conv import _conv2d_param_grads, _im2col_conv, _im2col_conv_backward
     monkeypatch.setattr(_conv_rows, "_BLOCK", block)
+    monkeypatch.setattr(conv, "_ROWS_MIN_CHANNELS", 1)             # small shapes, the rows route all the same
     x, W, b = random_array(rng, x_shape), random_array(rng, W_shape), random_array(rng, W_shape[:1])
     out, cache = ops.conv2d_forward(x, W, b, padding=p)
     assert cache[2] is x, "stride 1 keeps x, not the windows"
@@ -493,10 +495,12 @@ def test_stride_one_rows_route_equals_im2col(rng, monkeypatch, x_shape, W_shape,
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12, err_msg=name)
 
 
-def test_stride_one_rows_route_does_not_read_past_the_edge(rng):
+def test_stride_one_rows_route_does_not_read_past_the_edge(rng, monkeypatch):
     """Each output row of the rows route also computes ``KW - 1`` positions that straddle two image
     rows, and the last kernel offset reads into a spare row; none of it may reach the result. A huge
     value in the image's last column and row would show up in any output that read past the edge."""
+    from bpkit.ops import conv
+    monkeypatch.setattr(conv, "_ROWS_MIN_CHANNELS", 1)
     x = np.zeros((1, 1, 4, 5))
     x[0, 0, :, -1] = 1e300
     x[0, 0, -1, :] = 1e300
@@ -513,8 +517,9 @@ def test_conv2d_gives_the_same_bits_on_one_thread_and_on_two(rng, monkeypatch, d
     The blocks and the order in which their ``dW`` are summed do not depend on the threads, so the
     results must be identical bit for bit, and BLAS must get its threads back afterwards."""
     pytest.importorskip("threadpoolctl")
-    from bpkit.ops import _conv_rows, _threads
+    from bpkit.ops import _conv_rows, _threads, conv
     monkeypatch.setattr(_conv_rows, "_BLOCK", 3)
+    monkeypatch.setattr(conv, "_ROWS_MIN_CHANNELS", 1)
     x, W, b = (random_array(rng, s).astype(dtype) for s in ((10, 3, 9, 8), (4, 3, 3, 3), (4,)))
     results = {}
     for n in (1, 2):
@@ -560,3 +565,35 @@ def test_maxpool2d_backward_writes_every_input_when_the_windows_tile_the_image(r
         k, l = np.unravel_index(np.argmax(win), win.shape)
         want[n, c, i * S + k, j * S + l] += dout[n, c, i, j]
     np.testing.assert_array_equal(dx, want)
+
+
+@pytest.mark.parametrize("C, stride, rows", [(8, 1, True), (16, 1, True), (7, 1, False), (1, 1, False),
+                                             (16, 2, False)])
+def test_conv2d_takes_the_rows_route_for_stride_one_and_enough_channels(rng, C, stride, rows):
+    """With few channels each of the rows route's products has an inner size of C, and im2col's one product
+    (inner size C KH KW) is faster; the route is chosen from the stride and the channels, and the cache
+    says which: the input itself, or the windows."""
+    x, W = random_array(rng, (2, C, 6, 6)), random_array(rng, (3, C, 3, 3))
+    _, cache = ops.conv2d_forward(x, W, np.zeros(3), stride=stride, padding=1)
+    assert (cache[2] is x) == rows
+
+
+@given(case=conv_cases(), seed=seeds)
+def test_conv2d_rows_route_gradcheck(case, seed):
+    """The rows route against central differences in float64, for every shape the hypothesis strategy draws
+    (with stride 1, and the route forced for their few channels)."""
+    from bpkit.ops import conv
+    x_shape, W_shape, _, padding = case
+    rng = np.random.default_rng(seed)
+    x, W, b = random_array(rng, x_shape), random_array(rng, W_shape), random_array(rng, W_shape[:1])
+    saved, conv._ROWS_MIN_CHANNELS = conv._ROWS_MIN_CHANNELS, 1
+    try:
+        out, cache = ops.conv2d_forward(x, W, b, padding=padding)
+        assert cache[2] is x
+        dout = random_array(rng, out.shape)
+        dx, dW, db = ops.conv2d_backward(dout, cache)
+        errs = check_gradients(lambda: ops.conv2d_forward(x, W, b, padding=padding)[0], {"x": x, "W": W, "b": b},
+                               {"x": dx, "W": dW, "b": db}, dout=dout)
+        assert max(errs.values()) < TOL, errs
+    finally:
+        conv._ROWS_MIN_CHANNELS = saved

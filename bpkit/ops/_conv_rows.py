@@ -1,7 +1,8 @@
 r"""Stride-1 convolution without ``cols``: one matrix product per kernel offset, on rows of pixels.
 
-:func:`bpkit.ops.conv2d_forward` uses this route when the stride is 1 (the im2col route of
-:func:`bpkit.ops.conv._im2col_conv` for larger strides). The numbers are those of im2col up to
+:func:`bpkit.ops.conv2d_forward` uses this route when the stride is 1 and the input has at least
+``conv._ROWS_MIN_CHANNELS`` channels (the im2col route of :func:`bpkit.ops.conv._im2col_conv`
+otherwise: with few channels its single product does the arithmetic faster). The numbers are those of im2col up to
 rounding (``tests/test_conv.py`` keeps the two equal); what changes is the memory they pass through.
 
 Lay the rows of a padded image end to end, so that pixel $(y, x)$ of channel $c$ sits at position
