@@ -31,6 +31,8 @@ import numpy as np
 
 from ._threads import map_blocks
 
+__all__ = ["forward", "backward"]
+
 _BLOCK = 16   # images per block (8 to 16 measured fastest for 64 images of 28 x 28, 16 channels)
 
 

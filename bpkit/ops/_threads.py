@@ -17,6 +17,8 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+__all__ = ["blas_threads", "map_blocks"]
+
 _lock = threading.Lock()
 _state = {"controller": None, "pool": None, "pool_size": 0, "checked": False}
 
