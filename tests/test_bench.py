@@ -133,3 +133,17 @@ def test_layer_verify_compares_with_torch_when_installed(layers, monkeypatch, na
     monkeypatch.setattr(layers, func, _wrong(getattr(layers, func), key, lambda g: -g))
     with pytest.raises(layers.Mismatch, match=f"{name} float64: torch vs bpkit: '{key}' differs"):
         layers.verify(name, use_torch=True, small=True)
+
+
+def test_conv_routes_runs_both_routes_and_catches_a_disagreement(monkeypatch, capsys):
+    """``conv_routes.py`` times the rows route and im2col after checking they agree; a planted wrong
+    ``dW`` on the rows route must stop it before any timing is printed."""
+    routes = _load(BENCH / "conv_routes.py")
+    routes.main(["--small"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line[:3].strip().isdigit()]
+    assert len(lines) == 4 and all(line.rstrip().endswith("x") for line in lines), lines
+    real = routes._conv_rows.backward
+    monkeypatch.setattr(routes._conv_rows, "backward",
+                        lambda dout, x, W, p: (lambda g: (g[0], 1.01 * g[1], g[2]))(real(dout, x, W, p)))
+    with pytest.raises(SystemExit, match="disagree on dW"):
+        routes.main(["--small"])

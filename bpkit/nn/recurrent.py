@@ -12,7 +12,8 @@ import numpy as np
 from .._checks import as_float_array
 from ..init import get_initializer
 from ..ops._args import _sequence_dh
-from ..ops.recurrent import _lstm_bptt, _lstm_grads, _recurrent_param_grads, _rnn_bptt, lstm_forward, lstm_step_forward, rnn_forward
+from ..ops.recurrent import (_lstm_bptt, _lstm_grads, _recurrent_param_grads, _rnn_bptt, lstm_forward,
+                              lstm_step_forward, rnn_forward)
 from ._args import (_check_init_shape, _forget_bias, _init_name, _last_step_input, _layer_args, _forward_dout,
                     _sequence_dout, _sequence_input, _time_dout, _time_input, _wrapped_module)
 from .module import Module, takes_input_grad

@@ -414,8 +414,9 @@ def _lstm_bptt(dh, cache):
     for speed: what does not depend on the gradients flowing back, the gate derivatives times
     their partners (``g i (1 - i)``, ``c_prev f (1 - f)``, ``tanh(c) o (1 - o)``, ``i (1 - g^2)``)
     and ``o (1 - tanh^2 c)``, is computed for all steps at once before the loop, in place in the
-    one array that becomes ``da`` (large temporaries cost fresh memory on every call). Each step then multiplies its block by ``dc`` or ``dh`` in place, and
-    passes back one matrix product with a contiguous ``Wh.T``.
+    one array that becomes ``da`` (large temporaries cost fresh memory on every call). Each step
+    then multiplies its block by ``dc`` or ``dh`` in place, and passes back one matrix product with
+    a contiguous ``Wh.T``.
     """
     _, h0, _, Wh, h, steps, _ = cache
     N, T, H = h.shape
