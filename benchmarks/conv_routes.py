@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _bench  # noqa: E402
+
 from bpkit.ops import _conv_rows, _threads, conv  # noqa: E402
 
 #: (N, C, H, F, K): the benchmark's layer, LeNet's two, and the channel counts around the line
@@ -44,13 +46,7 @@ def routes(x, W, b, dout, p):
 
 
 def median_ms(step, repeats=20):
-    step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    return 1e3 * float(np.median(_bench.time_steps(step, 1, repeats)))
 
 
 def main(argv=None):
