@@ -116,7 +116,14 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
 
 
 def _im2col_conv(x, W, b, s, p):
-    """``(out, cols)``: the convolution as one matrix product over the windows of ``x``."""
+    """``(out, cols)``: the convolution as one matrix product over the windows of ``x``.
+
+    The windows become the columns of ``cols`` (C KH KW, N H_out W_out), and
+    ``W.reshape(F, -1) @ cols`` gives every output at once. We take that product one image at a
+    time (an image's columns are a (C KH KW, H_out W_out) block of ``cols``): the output comes
+    out in (N, F, H_out W_out) order with no transpose, and each product's operands fit in the
+    processor's cache.
+    """
     N, C = x.shape[:2]
     F, _, KH, KW = W.shape
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
@@ -160,7 +167,12 @@ def conv2d_backward(dout, cache):
 
 
 def _im2col_conv_backward(dout, cache):
-    """``(dx, dW, db)`` from ``cols``: products with the window matrix, then col2im."""
+    """``(dx, dW, db)`` from ``cols``: products with the window matrix, then col2im.
+
+    A pixel sums the gradients of every window that contains it, added one kernel offset
+    $(k, l)$ at a time. The window gradients are formed and added back ``_BLOCK`` images at a
+    time, so that a block's stay in the processor's cache between the product and the additions.
+    """
     (N, C, H, Wd), W, cols, s, p = cache
     dW, db = _im2col_param_grads(dout, W, cols)
     F, _, KH, KW = W.shape
