@@ -299,32 +299,29 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     for t in range(T):                               # the recurrence: one step after the other
         h_t = _lstm_cell_into(steps.gates[t], h_t, steps.cs[t], Wh_half, hWh, steps.cs[t + 1], steps.tcs[t],
                               h[:, t], half, shift)
-    return h, (x, h0, Wx, Wh, h, steps, c0_arr is not None)
+    return h, (x, h0, Wx, Wh, h, steps.fill(), c0_arr is not None)
 
 
-class _Steps:
-    """:func:`lstm_forward`'s per-step caches ``(c_prev, i, f, o, g, tanh(c))``: a sequence with one tuple per step.
+class _Steps(list):
+    """:func:`lstm_forward`'s per-step caches ``(c_prev, i, f, o, g, tanh(c))``, a list with one tuple per step.
 
     The tuples are views of three buffers kept as attributes, which :func:`_lstm_bptt` reads whole:
     ``gates`` (T, N, 4H), the gates i, f, o, g of every step; ``cs`` (T + 1, N, H), the cell state
-    each step reads (``cs[0]`` is ``c0``) and the last one; ``tcs`` (T, N, H), ``tanh(c)``. A step's
-    tuple is made when it is asked for (``steps[t]``, ``steps[-1]``, a loop).
+    each step reads (``cs[0]`` is ``c0``) and the last one; ``tcs`` (T, N, H), ``tanh(c)``.
     """
 
     def __init__(self, T, N, H, dtype):
+        super().__init__()
         self.gates = np.empty((T, N, 4 * H), dtype=dtype)
         self.cs = np.empty((T + 1, N, H), dtype=dtype)
         self.tcs = np.empty((T, N, H), dtype=dtype)
 
-    def __len__(self):
-        return len(self.gates)
-
-    def __getitem__(self, t):
-        if isinstance(t, slice):
-            return [self[k] for k in range(*t.indices(len(self)))]
-        t = range(len(self))[t]                      # negative steps count from the end; IndexError past it
-        N, G = self.gates.shape[1:]
-        return (self.cs[t],) + tuple(self.gates[t].reshape(N, 4, G // 4).transpose(1, 0, 2)) + (self.tcs[t],)
+    def fill(self):
+        """Make the step tuples, views of the buffers, once the buffers hold every step."""
+        T, N, H4 = self.gates.shape
+        self.extend((self.cs[t],) + tuple(self.gates[t].reshape(N, 4, H4 // 4).transpose(1, 0, 2))
+                    + (self.tcs[t],) for t in range(T))
+        return self
 
 
 def _lstm_cell_into(a, h_prev, c_prev, Wh_half, hWh, c, tc, h, half, shift):
