@@ -399,6 +399,20 @@ def test_check_value():
     assert check_value(None, **kw).status == "not_attempted"
 
 
+def test_handed_in_number_parses_refuses_and_says_what_was_expected():
+    """The one number reader of the widget and by-hand exercises (check_value, 5.7, 6.8, 8.8, 8.9, 9.6, 9.7)."""
+    from bpkit.checks._engine import as_number, handed_in_number
+    assert handed_in_number(lambda: "0.5", "v", 1, []) == 0.5
+    assert handed_in_number(True, "v", 1, []) == 1.0                       # float(True): kept where allowed
+    err = handed_in_number(True, "v", 1, ["h"], expected="a number, the code size H", allow_bool=False)
+    assert err.status == "error" and err.message == "expected a number, the code size H, got bool True."
+    assert err.hints == ["h"] and err.max_points == 1
+    err = as_number({"H": 4}, "v", 2, [], "a number (the forget bias)")
+    assert err.status == "error" and err.message == "expected a number (the forget bias), got dict {'H': 4}."
+    stub = handed_in_number(lambda: None, "v", 1, [], "hand in your number and run this cell again.")
+    assert stub.status == "not_attempted" and stub.message == "hand in your number and run this cell again."
+
+
 def test_check_result_hints_are_revealed_one_at_a_time():
     r = CheckResult("Exercise 9 (x)", "incorrect", "nope.", hints=["a", "b"], details=["d1"], max_points=2)
     assert r.verdict == "Exercise 9 (x): incorrect - nope."

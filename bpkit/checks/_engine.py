@@ -21,8 +21,8 @@ from ._context import OWN_WORK_MISTAKE, InKernel, OwnWorkViolation, current_own_
 from ._diagnosis import (_arg_names, _fmt, _generic_keys, _generic_mistake, _raises, _reproduces,  # noqa: F401
                          _Run, _sizes, _wrong_order, compare_arrays, describe_case)
 
-__all__ = ["CheckResult", "Mistake", "check_function", "check_value", "compare_arrays", "describe_case", "handed_in",
-           "handed_in_settings", "resolve_answer", "run_student", "with_fix"]
+__all__ = ["CheckResult", "Mistake", "as_number", "check_function", "check_value", "compare_arrays", "describe_case",
+           "handed_in", "handed_in_number", "handed_in_settings", "resolve_answer", "run_student", "with_fix"]
 
 _BPKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -341,6 +341,29 @@ def handed_in(answer, name, points, hints, not_attempted="set your answer and ru
     return got
 
 
+def handed_in_number(answer, name, points, hints, not_attempted="set your answer and run this cell again.",
+                     expected="a number", allow_bool=True):
+    """:func:`handed_in`, then :func:`as_number`: the student's answer as a float, or the :class:`CheckResult`."""
+    got = handed_in(answer, name, points, hints, not_attempted)
+    if isinstance(got, CheckResult):
+        return got
+    return as_number(got, name, points, hints, expected, allow_bool)
+
+
+def as_number(got, name, points, hints, expected="a number", allow_bool=True):
+    """``float(got)``, or an "error" :class:`CheckResult` saying "expected <expected>, got <type> <value>".
+
+    ``allow_bool=False`` refuses ``True`` and ``False``, which ``float`` would take as 1 and 0.
+    """
+    try:
+        if isinstance(got, bool) and not allow_bool:
+            raise TypeError
+        return float(got)
+    except (TypeError, ValueError):
+        return CheckResult(name, "error", f"expected {expected}, got {type(got).__name__} {got!r}.", hints,
+                           max_points=points)
+
+
 
 def handed_in_settings(answer, keys, what, name, points, hints):
     """The settings a widget exercise hands in, as the dict ``what`` (e.g. ``"explorer.values()"``) with the
@@ -485,14 +508,9 @@ def check_value(answer, expected, *, name, tol, why, points=1.0, hints=(), unit=
     stub raises ``NotImplementedError`` until the student fills it in).
     """
     hints = list(hints)
-    answer = handed_in(answer, name, points, hints, "set your answer and run this cell again.")
-    if isinstance(answer, CheckResult):
-        return answer
-    try:
-        a = float(answer)
-    except (TypeError, ValueError):
-        return CheckResult(name, "error", f"expected a number, got {type(answer).__name__} {answer!r}.", hints,
-                           max_points=points)
+    a = handed_in_number(answer, name, points, hints)
+    if isinstance(a, CheckResult):
+        return a
     diff = abs(a - expected)
     tol_text = f"tolerance +-{tol:g}{unit} ({why})"
     if diff <= tol:

@@ -15,7 +15,7 @@ import numpy as np
 from .. import nn, ops
 from ..widgets.activations import depth_statistics
 from ._context import case_rng, in_kernel, own_work
-from ._engine import CheckResult, Mistake, check_function, handed_in
+from ._engine import CheckResult, Mistake, check_function, handed_in_number
 
 __all__ = ["POINTS", "check_collapse", "check_gelu_grad", "check_init_std", "check_layer_grad_norms",
            "check_leaky_relu", "check_relu_gain", "check_tanh_backward", "check_vanishing_depth", "collapse",
@@ -329,14 +329,7 @@ def check_collapse(student):
 # ----------------------------------------------------------------------------- 5.7 and 5.8: the DepthExplorer
 
 def _number(answer, name, pts, hints):
-    got = handed_in(answer, name, pts, hints, "hand in your number and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    try:
-        return float(got)
-    except (TypeError, ValueError):
-        return CheckResult(name, "error", f"expected a number, got {type(got).__name__} {got!r}.", hints,
-                           max_points=pts)
+    return handed_in_number(answer, name, pts, hints, "hand in your number and run this cell again.")
 
 
 def check_relu_gain(answer):

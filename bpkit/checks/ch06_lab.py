@@ -7,7 +7,7 @@ The reference is the lab itself (:func:`bpkit.widgets.regularization.train_lab`)
 from __future__ import annotations
 
 from ..widgets.regularization import train_lab
-from ._engine import CheckResult, handed_in, handed_in_settings
+from ._engine import CheckResult, handed_in_number, handed_in_settings
 
 __all__ = ["ENOUGH_DATA_ACCURACY", "LAB_FIXED", "LAB_N_TRAIN", "LAB_POINTS", "REGULARIZE_TARGET", "check_enough_data",
            "check_regularize"]
@@ -84,14 +84,10 @@ def check_enough_data(answer):
              f"You want the first slider value at which the validation accuracy is at least {100 * thr:.0f}%: at "
              "every smaller value it is below.",
              f"for n in range(10, 301, 10): lab2.n_train = n; if lab2.result.val_acc >= {thr:g}: return n"]
-    got = handed_in(answer, name, pts, hints, "hand in your number and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    try:
-        n = float(got)
-    except (TypeError, ValueError):
-        return CheckResult(name, "error", f"expected a number of training points, got {type(got).__name__} "
-                           f"{got!r}.", hints, max_points=pts)
+    n = handed_in_number(answer, name, pts, hints, "hand in your number and run this cell again.",
+                         expected="a number of training points")
+    if isinstance(n, CheckResult):
+        return n
     if n != int(n) or not 10 <= n <= 300 or int(n) % 10:
         return CheckResult(name, "incorrect", f"the number of training points must be one of the slider's values, "
                            f"10, 20, ..., 300; got {n:g}.", hints, max_points=pts)

@@ -13,7 +13,7 @@ import numpy as np
 from .. import nn, ops
 from ..widgets.recurrent import _BIAS, gradient_flow
 from ._context import case_rng, own_work
-from ._engine import CheckResult, Mistake, check_function, handed_in
+from ._engine import CheckResult, Mistake, as_number, check_function, handed_in, handed_in_number
 
 __all__ = ["ADDING_BASELINE", "FORGET_KEPT", "LSTM_POINTS", "adding_baseline", "check_adding_baseline",
            "check_forget_bias", "check_lstm_cell_backward", "check_lstm_num_params", "check_lstm_step_forward",
@@ -232,11 +232,9 @@ def check_forget_bias(answer):
     if isinstance(got, dict):
         return CheckResult(name, "error", "expected a number, the forget bias, got a dict: return "
                            "explorer2.forget_bias.", hints, max_points=pts)
-    try:
-        b = float(got)
-    except (TypeError, ValueError):
-        return CheckResult(name, "error", f"expected a number (the forget bias), got {type(got).__name__} {got!r}.",
-                           hints, max_points=pts)
+    b = as_number(got, name, pts, hints, "a number (the forget bias)")
+    if isinstance(b, CheckResult):
+        return b
     if not (lo - 1e-9 <= b <= hi + 1e-9 and abs((b - lo) / step - round((b - lo) / step)) < 1e-6):
         return CheckResult(name, "incorrect", f"the forget bias must be one of the slider's values, {lo:g} to {hi:g} "
                            f"in steps of {step:g}; got {b:g}.", hints, max_points=pts)
@@ -273,14 +271,9 @@ def check_adding_baseline(answer):
              "The target is u1 + u2 with u1, u2 independent and uniform on [0, 1): mean 1/2 and variance 1/12 each. "
              "The variances of independent numbers add.",
              "return 1 / 12 + 1 / 12"]
-    got = handed_in(answer, name, pts, hints, "set your answer and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    try:
-        a = float(got)
-    except (TypeError, ValueError):
-        return CheckResult(name, "error", f"expected a number, got {type(got).__name__} {got!r}.", hints,
-                           max_points=pts)
+    a = handed_in_number(answer, name, pts, hints)
+    if isinstance(a, CheckResult):
+        return a
     why = f"tolerance +-{tol:g}: three decimals, or a simulation with a million sequences, are enough"
     if abs(a - ADDING_BASELINE) <= tol:
         return CheckResult(name, "correct", f"{a:.4g} is within the {why}: predicting 1, the mean, leaves the "

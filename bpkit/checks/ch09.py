@@ -12,7 +12,7 @@ import numpy as np
 from .. import nn
 from ..widgets.autoencoder import CODE_SIZES, NOISE_LEVELS, denoising_errors, pca_error, reconstruction_error
 from ._context import case_rng, in_kernel, own_work
-from ._engine import CheckResult, Mistake, check_function, handed_in
+from ._engine import CheckResult, Mistake, check_function, handed_in_number
 
 __all__ = ["CODE_TARGET", "DENOISE_TARGET", "POINTS", "autoencoder_num_params", "check_autoencoder_num_params",
            "check_code_size", "check_denoising_batch", "check_mse_reconstruction", "check_noise_level",
@@ -251,17 +251,8 @@ def check_autoencoder_num_params(student):
 # ----------------------------------------------------------------------------- 9.6 / 9.7 widget answers
 
 def _number(answer, name, pts, hints, what):
-    got = handed_in(answer, name, pts, hints, f"hand in {what} and run this cell again.")
-    if isinstance(got, CheckResult):
-        return got
-    if isinstance(got, dict) or isinstance(got, bool):
-        return CheckResult(name, "error", f"expected a number, {what}, got {type(got).__name__} {got!r}.", hints,
-                           max_points=pts)
-    try:
-        return float(got)
-    except (TypeError, ValueError):
-        return CheckResult(name, "error", f"expected a number, {what}, got {type(got).__name__} {got!r}.", hints,
-                           max_points=pts)
+    return handed_in_number(answer, name, pts, hints, f"hand in {what} and run this cell again.",
+                            expected=f"a number, {what}", allow_bool=False)
 
 
 def check_code_size(answer):
