@@ -110,6 +110,13 @@ def assert_time_and_prerequisites(notebook, requires):
     assert set(meta["exercise_minutes"]) == exercises and all(m > 0 for m in meta["exercise_minutes"].values())
 
 
+def assert_every_exercise_planted(notebook, planted):
+    """Every exercise of ``notebook`` has at least one planted mistake in ``planted``, and no planted
+    mistake names an exercise the notebook does not have."""
+    exercises = {_gid(c) for c in _graded_cells(notebook, "solution")}
+    assert exercises == {p[0] for p in planted}
+
+
 def _no_line_text(message):
     return message.split(" of your code")[0]
 

@@ -7,7 +7,8 @@ cannot fail, or fails without saying why, is a defect.
 
 import pytest
 
-from _notebooks import ROOT, _cells, _gid, _src, assert_not_attempted, assert_planted_feedback, run_exercise
+from _notebooks import (ROOT, _cells, _gid, _src, assert_every_exercise_planted, assert_not_attempted,
+                        assert_planted_feedback, run_exercise)
 
 NB = "02_losses.ipynb"
 
@@ -125,9 +126,7 @@ def test_planted_mistake_gets_the_intended_feedback(grade_id, answer, status, wo
 
 
 def test_every_exercise_has_a_planted_mistake():
-    cells = _cells(ROOT / "solutions" / NB)
-    exercises = {_gid(c) for c in cells if c["metadata"].get("nbgrader", {}).get("solution")}
-    assert exercises == {p[0] for p in PLANTED}
+    assert_every_exercise_planted(NB, PLANTED)
 
 
 @pytest.mark.parametrize("grade_id, stub", [

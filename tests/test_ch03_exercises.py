@@ -3,7 +3,7 @@
 import pytest
 
 from _notebooks import (
-    ROOT, _cells, _gid, assert_not_attempted, assert_planted_feedback, assert_points_match,
+    assert_every_exercise_planted, assert_not_attempted, assert_planted_feedback, assert_points_match,
     assert_reference_solutions_pass)
 
 NB = "03_chain_rule.ipynb"
@@ -166,9 +166,7 @@ def test_planted_mistake_gets_the_intended_feedback(grade_id, answer, status, wo
 
 
 def test_every_exercise_has_a_planted_mistake():
-    cells = _cells(ROOT / "solutions" / NB)
-    exercises = {_gid(c) for c in cells if c["metadata"].get("nbgrader", {}).get("solution")}
-    assert exercises == {p[0] for p in PLANTED}
+    assert_every_exercise_planted(NB, PLANTED)
 
 
 @pytest.mark.parametrize("grade_id, stub", [

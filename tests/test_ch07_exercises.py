@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from _notebooks import (
-    ROOT, _cells, _gid, assert_not_attempted, assert_planted_feedback, assert_points_match,
+    assert_every_exercise_planted, assert_not_attempted, assert_planted_feedback, assert_points_match,
     assert_reference_solutions_pass, assert_time_and_prerequisites, run_exercise)
 
 NB = "07_cnn.ipynb"
@@ -171,9 +171,7 @@ def test_planted_mistake_gets_the_intended_feedback(grade_id, answer, status, wo
 
 
 def test_every_exercise_has_a_planted_mistake():
-    cells = _cells(ROOT / "solutions" / NB)
-    exercises = {_gid(c) for c in cells if c["metadata"].get("nbgrader", {}).get("solution")}
-    assert exercises == {p[0] for p in PLANTED}
+    assert_every_exercise_planted(NB, PLANTED)
 
 
 def test_every_diagnosis_of_the_function_checks_has_a_planted_mistake():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from _notebooks import (
-    ROOT, _cells, _gid, assert_not_attempted, assert_planted_feedback, assert_points_match,
+    assert_every_exercise_planted, assert_not_attempted, assert_planted_feedback, assert_points_match,
     assert_reference_solutions_pass, assert_time_and_prerequisites, run_exercise)
 
 NB = "08_rnn.ipynb"
@@ -185,9 +185,7 @@ def test_the_planted_answers_are_otherwise_correct():
 
 
 def test_every_exercise_has_a_planted_mistake():
-    cells = _cells(ROOT / "solutions" / NB)
-    exercises = {_gid(c) for c in cells if c["metadata"].get("nbgrader", {}).get("solution")}
-    assert exercises == {p[0] for p in PLANTED}
+    assert_every_exercise_planted(NB, PLANTED)
 
 
 @pytest.mark.parametrize("grade_id, stub", [
